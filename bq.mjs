@@ -1,0 +1,10 @@
+import { Queue, Worker, QueueEvents } from 'bullmq';
+import IORedis from 'ioredis';
+const c = new IORedis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const q = new Queue('t', { connection: c, prefix: '{bqcheck}' });
+await q.upsertJobScheduler('s1', { every: 500 }, { name: 'tick', data: {} });
+let n = 0;
+const w = new Worker('t', async (j) => { n++; return j.name; }, { connection: c.duplicate(), prefix: '{bqcheck}' });
+await new Promise(r => setTimeout(r, 1300));
+console.log('ran', n, (await q.getJobSchedulers()).length);
+await w.close(); await q.obliterate({force:true}); await q.close(); c.disconnect();

@@ -1,0 +1,59 @@
+/**
+ * Redis connections. BullMQ needs `maxRetriesPerRequest: null` on the connections its workers
+ * block on; our repositories use a connection that fails fast instead, so a Slack handler never
+ * waits on a dead Redis past its 3-second budget.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../log';
+
+export type { Redis };
+
+export interface RedisFactory {
+  /** Shared command connection for repositories (fails fast when Redis is down). */
+  readonly main: Redis;
+  /** A new connection for BullMQ (queues, workers, schedulers). Closed by `close()`. */
+  forBull(): Redis;
+  close(): Promise<void>;
+}
+
+export function createRedis(url: string, log: Logger): RedisFactory {
+  const base: RedisOptions = {
+    lazyConnect: false,
+    enableAutoPipelining: true,
+    connectTimeout: 5_000,
+    // Reconnect forever with a capped backoff: Redis restarts must not kill the process.
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  };
+  const opened: Redis[] = [];
+  const open = (opts: RedisOptions, role: string): Redis => {
+    const conn = new Redis(url, { ...base, ...opts, connectionName: `zoomjwt:${role}` });
+    let lastError = '';
+    conn.on('error', (err: Error) => {
+      // ioredis emits an error per reconnect attempt; log each distinct one once.
+      if (err.message !== lastError) log.warn({ role, err: { message: err.message } }, 'redis connection error');
+      lastError = err.message;
+    });
+    conn.on('ready', () => {
+      if (lastError) log.info({ role }, 'redis connection restored');
+      lastError = '';
+    });
+    opened.push(conn);
+    return conn;
+  };
+  const main = open({ maxRetriesPerRequest: 2, enableOfflineQueue: true }, 'main');
+  return {
+    main,
+    forBull: () => open({ maxRetriesPerRequest: null }, 'bull'),
+    async close() {
+      await Promise.all(
+        opened.map(async (c) => {
+          try {
+            await c.quit();
+          } catch {
+            c.disconnect();
+          }
+        }),
+      );
+    },
+  };
+}

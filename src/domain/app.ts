@@ -1,0 +1,41 @@
+/** A tracked Zoom app and its lifecycle (SPEC §5): active → disabled (soaking) → removed; disabled → active. */
+
+export type LifecycleState = 'active' | 'disabled' | 'removed';
+
+export interface TrackedApp {
+  appId: string;
+  /** Account name from config (`default` for the single-account form). */
+  account: string;
+  name: string;
+  appType?: string;
+  appStatus?: string;
+  state: LifecycleState;
+  trackedAt: number;
+  trackedBy: string;
+  /** Set when the operator step "disable" was marked Done: the soak clock starts here. */
+  disabledAt?: number;
+  disabledBy?: string;
+  enabledAt?: number;
+  enabledBy?: string;
+  removedAt?: number;
+  removedBy?: string;
+  /** Zoom answered 404/1401 for an app we track: removed outside the bot. */
+  goneAt?: number;
+  owner?: string;
+  ownerSetBy?: string;
+  ownerSetAt?: number;
+  migrated?: boolean;
+  migratedNote?: string;
+  migratedBy?: string;
+  migratedAt?: number;
+}
+
+/** An untracked app the account's created-apps list offers. */
+export interface CandidateApp {
+  appId: string;
+  account: string;
+  name: string;
+  appType?: string;
+  appStatus?: string;
+  seenAt: number;
+}

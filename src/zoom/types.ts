@@ -34,6 +34,8 @@ export interface CallLogPage {
   entries: ZoomCallLog[];
   /** Empty string when there is no further page. */
   nextPageToken: string;
+  /** Entries of this page dropped as unreadable (missing trace_id, non-numeric time, …). */
+  skipped?: number;
 }
 
 /** One Zoom account's API, as the rest of the code sees it. */

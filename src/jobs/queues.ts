@@ -1,0 +1,109 @@
+/**
+ * BullMQ queues and workers. Queues live under the install's hash-tagged prefix (`{zoomjwt}`),
+ * so every key of a queue shares the Redis Cluster slot of the rest of the install.
+ * Processors are looked up by queue and job name; job data carries ids only, never secrets.
+ */
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { QUEUE_NAMES, type Keys } from '../store/keys';
+
+export type QueueName = keyof typeof QUEUE_NAMES;
+export type Processor = (job: Job) => Promise<unknown>;
+export type ProcessorTable = Partial<Record<QueueName, Record<string, Processor>>>;
+
+export interface Queues {
+  poll: Queue;
+  actions: Queue;
+  digest: Queue;
+  all(): Queue[];
+  close(): Promise<void>;
+}
+
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  // Completed jobs are kept a day (for /metrics and debugging), failed ones a week.
+  removeOnComplete: { age: 86_400, count: 1_000 },
+  removeOnFail: { age: 7 * 86_400 },
+};
+
+export function createQueues(connection: Redis, keys: Keys): Queues {
+  const make = (name: string) => new Queue(name, { connection, prefix: keys.base, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  const poll = make(QUEUE_NAMES.poll);
+  const actions = make(QUEUE_NAMES.actions);
+  const digest = make(QUEUE_NAMES.digest);
+  const list = [poll, actions, digest];
+  let closed: Promise<void> | undefined;
+  return {
+    poll,
+    actions,
+    digest,
+    all: () => list,
+    close: () => (closed ??= Promise.all(list.map((q) => q.close())).then(() => undefined)),
+  };
+}
+
+export interface Workers {
+  close(graceMs: number): Promise<void>;
+}
+
+/** One worker per queue that has processors. Concurrency is per process. */
+export function startWorkers(deps: {
+  connection: () => Redis;
+  keys: Keys;
+  processors: ProcessorTable;
+  log: Logger;
+  metrics: Metrics;
+  concurrency?: Partial<Record<QueueName, number>>;
+}): Workers {
+  const workers: Worker[] = [];
+  for (const [queue, table] of Object.entries(deps.processors) as Array<[QueueName, Record<string, Processor>]>) {
+    const worker = new Worker(
+      QUEUE_NAMES[queue],
+      async (job) => {
+        const processor = table[job.name];
+        const log = deps.log.child({ queue, job: job.name, jobId: job.id });
+        if (!processor) {
+          log.error('no processor for job');
+          throw new Error(`no processor for ${queue}/${job.name}`);
+        }
+        const started = process.hrtime.bigint();
+        try {
+          const result = await processor(job);
+          deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'completed' });
+          log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1 }, 'job finished');
+          return result;
+        } catch (err) {
+          deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'failed' });
+          log.warn({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1, err: { message: (err as Error).message } }, 'job failed');
+          throw err;
+        } finally {
+          deps.metrics.jobDuration.observe({ queue, name: job.name }, Number(process.hrtime.bigint() - started) / 1e9);
+        }
+      },
+      {
+        connection: deps.connection(),
+        prefix: deps.keys.base,
+        concurrency: deps.concurrency?.[queue] ?? (queue === 'actions' ? 8 : 2),
+        // Jobs are short; a stalled job (its worker died) is picked up again after 30 s.
+        stalledInterval: 30_000,
+      },
+    );
+    worker.on('error', (err) => deps.log.warn({ queue, err: { message: err.message } }, 'worker error'));
+    workers.push(worker);
+  }
+  return {
+    async close(graceMs) {
+      // close() waits for running jobs; past the grace period, force it so shutdown is bounded.
+      const graceful = Promise.all(workers.map((w) => w.close()));
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+      ]);
+      if (timedOut) {
+        deps.log.warn({ graceMs }, 'jobs still running at shutdown; forcing workers closed (BullMQ will retry them)');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}

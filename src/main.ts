@@ -1,0 +1,203 @@
+/**
+ * The composition root: config → logger → redis → adapters → web and/or worker. Nothing else in
+ * the codebase connects to anything; modules export factories and this file wires them.
+ * `start()` is what tests, benchmarks and the sandbox call; running this file directly reads the
+ * environment, starts, and stops cleanly on SIGTERM/SIGINT.
+ */
+import { webApi } from '@slack/bolt';
+import { ConfigError, loadConfig, secretsOf, type Config } from './config';
+import { createLogger, type Logger } from './log';
+import { createMetrics, type Metrics } from './metrics';
+import { createHttpServer, healthRoutes, type RouteHandler } from './http/server';
+import { createQueues, startWorkers, type ProcessorTable, type Queues, type Workers } from './jobs/queues';
+import { createAppStore, type AppStore } from './store/apps';
+import { createKeys, type Keys } from './store/keys';
+import { createRedis, type Redis } from './store/redis';
+import { createSlackApp, slackClientOptions } from './slack/app';
+import { registerCommands, type CommandTable } from './slack/commands';
+
+export type Clock = () => number;
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  redis: Redis;
+  keys: Keys;
+  metrics: Metrics;
+  slack: webApi.WebClient;
+  slackIdentity: { teamId: string; botUserId: string; botId: string };
+  apps: AppStore;
+  queues: Queues;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Where log lines go (tests capture them); defaults to stdout. */
+  logDestination?: { write(line: string): unknown };
+  /** How long running jobs may take to finish at shutdown (ms). */
+  shutdownGraceMs?: number;
+}
+
+export interface Running {
+  services: Services;
+  /** The HTTP port actually bound (useful with PORT=0). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+async function slackIdentity(client: webApi.WebClient, log: Logger): Promise<Services['slackIdentity']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await client.auth.test();
+      return { teamId: String(res.team_id ?? ''), botUserId: String(res.user_id ?? ''), botId: String(res.bot_id ?? '') };
+    } catch (err) {
+      const code = (err as { data?: { error?: string } }).data?.error;
+      if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
+        throw new StartupError(`Slack refused SLACK_BOT_TOKEN (${code}). Reinstall the app and copy its Bot User OAuth Token.`);
+      }
+      if (attempt >= 5) throw new StartupError(`Slack's API did not answer auth.test (${(err as Error).message}); check SLACK_API_URL and the network.`);
+      log.warn({ attempt, err: { message: (err as Error).message } }, 'auth.test failed; retrying');
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+    }
+  }
+}
+
+export async function start(config: Config, options: StartOptions = {}): Promise<Running> {
+  const clock = options.clock ?? Date.now;
+  const bootStarted = performance.now();
+  const { log } = createLogger({ level: config.logLevel, secrets: secretsOf(config) }, options.logDestination);
+  const redisFactory = createRedis(config.redis.url, log);
+  const redis = redisFactory.main;
+  const keys = createKeys(config.redis.prefix);
+  const metrics = createMetrics();
+  const slack = new webApi.WebClient(config.slack.botToken, slackClientOptions(config));
+
+  const cleanups: Array<() => Promise<void>> = [];
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('shutting down');
+      for (const cleanup of cleanups.reverse()) {
+        try {
+          await cleanup();
+        } catch (err) {
+          log.warn({ err: { message: (err as Error).message } }, 'cleanup step failed');
+        }
+      }
+      await redisFactory.close();
+      log.info('stopped');
+    })());
+
+  try {
+    const identity = await slackIdentity(slack, log);
+    const apps = createAppStore(redis, keys, config.zoom.accounts.map((a) => a.name));
+    const queues = createQueues(redisFactory.forBull(), keys);
+    cleanups.push(() => queues.close());
+    const services: Services = { config, log, clock, redis, keys, metrics, slack, slackIdentity: identity, apps, queues };
+
+    await seedTrackedApps(services);
+
+    const commands: CommandTable = {};
+    const processors: ProcessorTable = {
+      // Proves the queue wiring end to end (tests and /readyz-style probes); no side effects.
+      actions: { ping: async (job) => ({ pong: job.data as unknown }) },
+    };
+
+    const web = config.role === 'all' || config.role === 'web';
+    const worker = config.role === 'all' || config.role === 'worker';
+
+    const routes: Record<string, RouteHandler> = healthRoutes({ metrics, ping: () => redis.ping() });
+    let slackListener: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void | Promise<void>) | undefined;
+    if (web) {
+      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId });
+      registerCommands(slackApp.app, commands, { log, metrics, clock });
+      if (slackApp.socketMode) {
+        await slackApp.app.start();
+        cleanups.push(() => slackApp.app.stop().then(() => undefined));
+        log.info('slack socket mode connected');
+      } else {
+        slackListener = slackApp.requestListener;
+      }
+    }
+
+    const http = createHttpServer({
+      log,
+      metrics,
+      routes,
+      ...(slackListener
+        ? {
+            slack: {
+              listener: slackListener,
+              guard: { signingSecret: config.slack.signingSecret, teamId: () => identity.teamId || undefined, clock, log },
+            },
+          }
+        : {}),
+    });
+    const port = await http.listen(config.port);
+    // First to run at shutdown: stop taking requests before anything else closes.
+    cleanups.push(() => http.close());
+
+    if (worker) {
+      const workers: Workers = startWorkers({ connection: () => redisFactory.forBull(), keys, processors, log, metrics });
+      cleanups.push(() => workers.close(options.shutdownGraceMs ?? 25_000));
+    }
+
+    log.info(
+      { role: config.role, port, mode: config.actionsMode, accounts: config.zoom.accounts.length, socketMode: Boolean(config.slack.appToken), bootMs: Math.round(performance.now() - bootStarted) },
+      'zoomjwt started',
+    );
+    // Cleanups run in reverse: http first, then workers, then queues.
+    cleanups.reverse();
+    return { services, port, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** ZOOM_APP_IDS are tracked from the start; names are filled in by the first poll. */
+async function seedTrackedApps(s: Services): Promise<void> {
+  for (const seed of s.config.zoom.appIds) {
+    if (await s.apps.get(seed.appId)) continue;
+    await s.apps.track({ appId: seed.appId, account: seed.account, name: seed.appId, trackedBy: 'config' }, s.clock());
+  }
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let running: Running;
+  try {
+    running = await start(config);
+  } catch (err) {
+    process.stderr.write(`zoomjwt could not start: ${err instanceof StartupError ? err.message : (err as Error).message}\n`);
+    process.exit(1);
+  }
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = true;
+    running.services.log.info({ signal }, 'signal received');
+    void running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+if (require.main === module) {
+  void main();
+}

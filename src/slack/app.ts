@@ -1,0 +1,72 @@
+/**
+ * The Bolt app: HTTP receiver (fed by our own server through the guard) or Socket Mode when an
+ * app-level token is configured. Listeners are registered by the features that own them.
+ */
+import { App, HTTPReceiver, LogLevel, type webApi } from '@slack/bolt';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { boltLogger } from './boltLogger';
+import { BODY_LIMIT_BYTES } from './guard';
+
+export interface SlackAppHandle {
+  app: App;
+  /** Present in HTTP mode: the listener our server mounts on POST /slack/events. */
+  requestListener?: HTTPReceiver['requestListener'];
+  socketMode: boolean;
+}
+
+/** Options shared by Bolt's client and ours: no client-side retries, so a retry can never double-post. */
+export function slackClientOptions(config: Config): webApi.WebClientOptions {
+  return {
+    slackApiUrl: config.slack.apiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 10_000,
+  };
+}
+
+export function createSlackApp(deps: {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  botUserId: string;
+  botId: string;
+}): SlackAppHandle {
+  const { config, log } = deps;
+  const logger = boltLogger(log);
+  const common = {
+    token: config.slack.botToken,
+    // Given both, Bolt skips its own auth.test; main.ts has already made that call.
+    botId: deps.botId,
+    botUserId: deps.botUserId,
+    logger,
+    logLevel: LogLevel.WARN,
+    clientOptions: slackClientOptions(config),
+    // A listener that throws must not turn into an unhandled rejection; it is logged here.
+    extendedErrorHandler: false,
+  } as const;
+
+  if (config.slack.appToken) {
+    const app = new App({ ...common, appToken: config.slack.appToken, socketMode: true });
+    app.error(async (error) => {
+      log.error({ err: { message: error.message, code: (error as { code?: string }).code } }, 'slack listener failed');
+    });
+    return { app, socketMode: true };
+  }
+
+  const receiver = new HTTPReceiver({
+    signingSecret: config.slack.signingSecret,
+    endpoints: '/slack/events',
+    logger,
+    logLevel: LogLevel.WARN,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Listeners ack themselves well inside the deadline; Bolt's default (3001 ms → 404) stays as the backstop.
+    unhandledRequestTimeoutMillis: 3001,
+  });
+  const app = new App({ ...common, receiver });
+  app.error(async (error) => {
+    log.error({ err: { message: error.message, code: (error as { code?: string }).code } }, 'slack listener failed');
+  });
+  return { app, requestListener: receiver.requestListener, socketMode: false };
+}

@@ -1,0 +1,245 @@
+/**
+ * A fake Slack Web API on loopback. It records every call (method, auth, decoded args), answers
+ * the methods zoomjwt uses with Slack-shaped JSON, keeps posted messages so tests can read the
+ * current state of a card, and doubles as the sink for `response_url` posts.
+ * Failures are scripted per method: `{ok:false,error}` bodies or HTTP 429 with Retry-After.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SlackCall {
+  method: string;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  args: Record<string, unknown>;
+  at: number;
+}
+
+export interface ResponseUrlPost {
+  path: string;
+  body: Record<string, unknown>;
+}
+
+export interface FakeUser {
+  id: string;
+  name?: string;
+  deleted?: boolean;
+  is_bot?: boolean;
+  is_restricted?: boolean;
+  is_ultra_restricted?: boolean;
+  team_id?: string;
+  tz?: string;
+}
+
+export interface StoredMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+  thread_ts?: string;
+  updates: number;
+}
+
+type Failure = { error?: string; status?: number; retryAfter?: number; remaining: number };
+
+export interface FakeSlack {
+  /** `http://127.0.0.1:PORT/api/` — SLACK_API_URL. */
+  apiUrl: string;
+  /** Base for response_url values: `http://127.0.0.1:PORT/respond/`. */
+  responseUrlBase: string;
+  teamId: string;
+  botUserId: string;
+  calls: SlackCall[];
+  responses: ResponseUrlPost[];
+  messages: Map<string, StoredMessage>;
+  addUser(user: FakeUser): void;
+  setUsergroup(groupId: string, users: string[] | { error: string }): void;
+  /** Scripts the next `times` calls of `method` to fail. */
+  fail(method: string, failure: { error?: string; status?: number; retryAfter?: number }, times?: number): void;
+  callsTo(method: string): SlackCall[];
+  /** Resolves when a call to `method` matching `pred` arrives (or already has). */
+  waitFor(method: string, pred?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
+  waitForResponse(pred?: (r: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
+  message(channel: string, ts: string): StoredMessage | undefined;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function decodeArgs(contentType: string | undefined, raw: string): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType?.startsWith('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    // WebClient sends structured arguments (blocks, attachments) as JSON strings.
+    args[k] = (k === 'blocks' || k === 'attachments' || k === 'metadata') && v.startsWith('[') ? JSON.parse(v) : v;
+  }
+  return args;
+}
+
+export async function startFakeSlack(options: { teamId?: string; botUserId?: string } = {}): Promise<FakeSlack> {
+  const teamId = options.teamId ?? 'T0TEST';
+  const botUserId = options.botUserId ?? 'U0BOT';
+  const calls: SlackCall[] = [];
+  const responses: ResponseUrlPost[] = [];
+  const messages = new Map<string, StoredMessage>();
+  const users = new Map<string, FakeUser>();
+  const groups = new Map<string, string[] | { error: string }>();
+  const failures = new Map<string, Failure[]>();
+  const waiters: Array<() => void> = [];
+  let tsCounter = 0;
+
+  const notify = () => waiters.splice(0).forEach((w) => w());
+
+  const answer = (method: string, args: Record<string, unknown>): Record<string, unknown> => {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack/', team: 'Fake', user: 'zoomjwt', team_id: teamId, user_id: botUserId, bot_id: 'B0BOT' };
+      case 'chat.postMessage': {
+        const channel = String(args.channel);
+        tsCounter += 1;
+        const ts = `${1_700_000_000 + tsCounter}.${String(tsCounter).padStart(6, '0')}`;
+        const msg: StoredMessage = {
+          channel, ts, text: String(args.text ?? ''), blocks: (args.blocks as unknown[]) ?? [], updates: 0,
+          ...(args.thread_ts ? { thread_ts: String(args.thread_ts) } : {}),
+        };
+        messages.set(`${channel}/${ts}`, msg);
+        return { ok: true, channel, ts, message: { text: msg.text, blocks: msg.blocks } };
+      }
+      case 'chat.update': {
+        const key = `${String(args.channel)}/${String(args.ts)}`;
+        const msg = messages.get(key);
+        if (!msg) return { ok: false, error: 'message_not_found' };
+        msg.text = String(args.text ?? msg.text);
+        if (args.blocks) msg.blocks = args.blocks as unknown[];
+        msg.updates += 1;
+        return { ok: true, channel: msg.channel, ts: msg.ts };
+      }
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: `${1_700_000_000 + ++tsCounter}.000000` };
+      case 'chat.getPermalink':
+        return { ok: true, permalink: `https://fake.slack/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}` };
+      case 'users.info': {
+        const user = users.get(String(args.user));
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return {
+          ok: true,
+          user: {
+            id: user.id, name: user.name ?? user.id.toLowerCase(), team_id: user.team_id ?? teamId,
+            deleted: user.deleted ?? false, is_bot: user.is_bot ?? false,
+            is_restricted: user.is_restricted ?? false, is_ultra_restricted: user.is_ultra_restricted ?? false,
+            tz: user.tz ?? 'UTC', profile: { display_name: user.name ?? user.id },
+          },
+        };
+      }
+      case 'usergroups.users.list': {
+        const group = groups.get(String(args.usergroup));
+        if (!group) return { ok: false, error: 'no_such_subteam' };
+        if (!Array.isArray(group)) return { ok: false, error: group.error };
+        return { ok: true, users: group };
+      }
+      case 'views.open':
+      case 'views.update':
+      case 'views.push':
+        return { ok: true, view: { id: `V${++tsCounter}` } };
+      default:
+        return { ok: true };
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const raw = await readBody(req);
+      const url = req.url ?? '/';
+      if (url.startsWith('/respond/')) {
+        responses.push({ path: url, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+        notify();
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        return;
+      }
+      const method = url.replace(/^\/api\//, '').split('?')[0] ?? '';
+      const args = decodeArgs(req.headers['content-type'], raw);
+      calls.push({ method, authorization: req.headers.authorization, contentType: req.headers['content-type'], args, at: Date.now() });
+      notify();
+      const queue = failures.get(method);
+      const failure = queue?.[0];
+      if (failure) {
+        failure.remaining -= 1;
+        if (failure.remaining <= 0) queue!.shift();
+        if (failure.status === 429) {
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(failure.retryAfter ?? 1) });
+          res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));
+          return;
+        }
+        res.writeHead(failure.status ?? 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: failure.error ?? 'internal_error' }));
+        return;
+      }
+      const auth = req.headers.authorization;
+      if (method !== 'auth.test' && method !== '' && !auth?.startsWith('Bearer xoxb-')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'not_authed' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer(method, args)));
+    })().catch((err: unknown) => {
+      res.writeHead(500).end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const waitUntil = <T>(find: () => T | undefined, what: string, timeoutMs: number): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const found = find();
+      if (found !== undefined) return resolve(found);
+      const timer = setTimeout(() => reject(new Error(`fake Slack: timed out waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        const hit = find();
+        if (hit !== undefined) {
+          clearTimeout(timer);
+          resolve(hit);
+        } else waiters.push(check);
+      };
+      waiters.push(check);
+    });
+
+  return {
+    apiUrl: `http://127.0.0.1:${port}/api/`,
+    responseUrlBase: `http://127.0.0.1:${port}/respond/`,
+    teamId,
+    botUserId,
+    calls,
+    responses,
+    messages,
+    addUser: (user) => void users.set(user.id, user),
+    setUsergroup: (groupId, members) => void groups.set(groupId, members),
+    fail(method, failure, times = 1) {
+      const queue = failures.get(method) ?? [];
+      queue.push({ ...failure, remaining: times });
+      failures.set(method, queue);
+    },
+    callsTo: (method) => calls.filter((c) => c.method === method),
+    waitFor: (method, pred = () => true, timeoutMs = 5_000) =>
+      waitUntil(() => calls.find((c) => c.method === method && pred(c)), method, timeoutMs),
+    waitForResponse: (pred = () => true, timeoutMs = 5_000) =>
+      waitUntil(() => responses.find(pred), 'a response_url post', timeoutMs),
+    message: (channel, ts) => messages.get(`${channel}/${ts}`),
+    reset() {
+      calls.length = 0;
+      responses.length = 0;
+      messages.clear();
+      failures.clear();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Boots the real application in-process (the same `start()` as `npm start`) against the fake
+ * Slack server, real Redis and, when given, the fake Zoom server. Log lines are captured so tests
+ * can assert on them (and scan them for secrets).
+ */
+import { loadConfig, type Config } from '../../src/config';
+import { start, type Running, type StartOptions } from '../../src/main';
+import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
+import { actionBody, commandBody, postSigned, type ActionFields, type CommandFields, type PostResult } from '../fakes/signing';
+import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from './env';
+
+export interface Booted {
+  url: string;
+  config: Config;
+  running: Running;
+  slack: FakeSlack;
+  logs: string[];
+  prefix: string;
+  command(text: string, fields?: CommandFields): Promise<PostResult>;
+  click(fields: ActionFields): Promise<PostResult>;
+  /** Parsed log lines at or above a pino level number (50 = error). */
+  logsAtLeast(level: number): Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export async function bootApp(
+  name: string,
+  env: Record<string, string | undefined> = {},
+  options: StartOptions & { slack?: FakeSlack } = {},
+): Promise<Booted> {
+  const slack = options.slack ?? (await startFakeSlack());
+  const prefix = env.REDIS_PREFIX ?? uniquePrefix(name);
+  const config = loadConfig(baseEnv({ SLACK_API_URL: slack.apiUrl, REDIS_PREFIX: prefix, ...env }));
+  const logs: string[] = [];
+  const running = await start(config, { ...options, logDestination: { write: (line: string) => logs.push(line) } });
+  const url = `http://127.0.0.1:${running.port}`;
+  let stopped = false;
+  return {
+    url,
+    config,
+    running,
+    slack,
+    logs,
+    prefix,
+    command: (text, fields = {}) =>
+      postSigned(`${url}/slack/events`, commandBody({ response_url: `${slack.responseUrlBase}cmd`, ...fields, text }), {
+        signingSecret: TEST_SECRETS.signingSecret,
+      }),
+    click: (fields) =>
+      postSigned(`${url}/slack/events`, actionBody({ response_url: `${slack.responseUrlBase}act`, ...fields }), {
+        signingSecret: TEST_SECRETS.signingSecret,
+      }),
+    logsAtLeast: (level) =>
+      logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => Number(l.level) >= level),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await running.stop();
+      if (!options.slack) await slack.close();
+      await dropPrefix(prefix);
+    },
+  };
+}
+
+/** Text of every block of a Slack message, joined: what a reader would see. */
+export function visibleText(msg: { text?: unknown; blocks?: unknown } | undefined): string {
+  if (!msg) return '';
+  const parts: string[] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node && typeof node === 'object') {
+      const obj = node as Record<string, unknown>;
+      if (typeof obj.text === 'string') parts.push(obj.text);
+      for (const [k, v] of Object.entries(obj)) if (k !== 'text' || typeof v !== 'string') walk(v);
+    }
+  };
+  walk(msg.blocks ?? []);
+  return parts.length ? parts.join('\n') : String(msg.text ?? '');
+}

@@ -1,0 +1,150 @@
+/**
+ * The foundation, end to end over HTTP: signed slash commands into the real receiver, the guard's
+ * refusals, health routes, and the queue wiring.
+ */
+import { QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { commandBody, postSigned, sign, actionBody } from '../fakes/signing';
+import { TEST_SECRETS } from '../helpers/env';
+import { SUBCOMMANDS } from '../../src/slack/commands';
+
+let app: Booted;
+
+beforeAll(async () => {
+  app = await bootApp('foundation');
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+async function keyCount(): Promise<number> {
+  const redis = new Redis('redis://127.0.0.1:6379');
+  try {
+    return (await redis.keys(`{${app.prefix}}*`)).length;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe('help', () => {
+  it.each([['help'], [''], ['   ']])('answers %p with usage listing every subcommand', async (text) => {
+    const res = await app.command(text);
+    expect(res.status).toBe(200);
+    const shown = visibleText(res.json);
+    for (const sub of SUBCOMMANDS) expect(shown).toContain(`/zoomjwt ${sub}`);
+    expect(res.json?.response_type).toBe('ephemeral');
+    expect(String(res.json?.text)).toMatch(/Usage/);
+  });
+
+  it('answers an unknown subcommand with usage and names it', async () => {
+    const res = await app.command('frobnicate now');
+    expect(res.status).toBe(200);
+    expect(visibleText(res.json)).toContain("I don't know `frobnicate`");
+    expect(visibleText(res.json)).toContain('/zoomjwt status');
+  });
+
+  it('refuses oversized text politely, changing nothing', async () => {
+    const before = await keyCount();
+    const res = await app.command(`disable x ${'y'.repeat(3000)}`);
+    expect(res.status).toBe(200);
+    expect(visibleText(res.json)).toMatch(/too long/);
+    expect(await keyCount()).toBe(before);
+  });
+});
+
+describe('request authenticity', () => {
+  const url = () => `${app.url}/slack/events`;
+  const body = commandBody({ text: 'help' });
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it.each([
+    ['forged signature', { signature: `v0=${'0'.repeat(64)}` }],
+    ['signed with another secret', { signature: sign('not-the-secret', now(), body) }],
+    ['stale timestamp (6 minutes old)', { timestamp: now() - 360 }],
+    ['future timestamp (6 minutes ahead)', { timestamp: now() + 360 }],
+    ['unsigned', { signature: null }],
+  ])('refuses a %s with 401 and logs nothing at error level', async (_name, opts) => {
+    const errorsBefore = app.logsAtLeast(50).length;
+    const res = await postSigned(url(), body, { signingSecret: TEST_SECRETS.signingSecret, ...opts });
+    expect(res.status).toBe(401);
+    expect(res.body).not.toMatch(/Usage/);
+    expect(app.logsAtLeast(50).length).toBe(errorsBefore);
+  });
+
+  it('accepts a timestamp within the window in both directions', async () => {
+    for (const skew of [-240, 240]) {
+      const res = await postSigned(url(), body, { signingSecret: TEST_SECRETS.signingSecret, timestamp: now() + skew });
+      expect(res.status).toBe(200);
+    }
+  });
+
+  it('refuses a correctly signed request from another workspace', async () => {
+    const res = await postSigned(url(), commandBody({ text: 'help', team_id: 'T0OTHER' }), { signingSecret: TEST_SECRETS.signingSecret });
+    expect(res.status).toBe(403);
+    const click = await postSigned(url(), actionBody({ action_id: 'approval_approve', value: 'r1', team_id: 'T0OTHER' }), { signingSecret: TEST_SECRETS.signingSecret });
+    expect(click.status).toBe(403);
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const huge = commandBody({ text: 'x'.repeat(2 * 1024 * 1024) });
+    const res = await postSigned(url(), huge, { signingSecret: TEST_SECRETS.signingSecret });
+    expect(res.status).toBe(413);
+  });
+
+  it('answers malformed bodies with 4xx, never 5xx', async () => {
+    const bad = [
+      ['payload=%7Bnot-json', 'application/x-www-form-urlencoded'],
+      ['{"type":', 'application/json'],
+      ['payload=' + encodeURIComponent(JSON.stringify({ type: 'block_actions', actions: 'nope' })), 'application/x-www-form-urlencoded'],
+      ['text=hi', 'text/plain'],
+    ] as const;
+    const statuses: string[] = [];
+    for (const [raw, type] of bad) {
+      const ts = now();
+      const res = await fetch(url(), {
+        method: 'POST',
+        headers: { 'content-type': type, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, raw) },
+        body: raw,
+      });
+      statuses.push(`${res.status} ${raw.slice(0, 20)}`);
+    }
+    expect(statuses.filter((s) => s.startsWith('5'))).toEqual([]);
+  });
+
+  it('refuses GET on the Slack endpoint', async () => {
+    expect((await fetch(url())).status).toBe(405);
+  });
+});
+
+describe('health', () => {
+  it('serves /healthz, /readyz and Prometheus /metrics with request counters', async () => {
+    expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/zoomjwt_http_requests_total\{[^}]*route="\/slack\/events"[^}]*status="200"/);
+    expect(metrics).toMatch(/zoomjwt_slack_commands_total\{[^}]*subcommand="help"/);
+    expect(metrics).toMatch(/zoomjwt_slack_ack_seconds_bucket/);
+    expect((await fetch(`${app.url}/nope`)).status).toBe(404);
+  });
+
+  it('has no /audit route without AUDIT_TOKEN', async () => {
+    expect((await fetch(`${app.url}/audit`)).status).toBe(404);
+  });
+});
+
+describe('queue wiring', () => {
+  it('runs a job through the worker under the configured prefix and counts it', async () => {
+    const queue = app.running.services.queues.actions;
+    const events = new QueueEvents('actions', { connection: new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix: `{${app.prefix}}` });
+    await events.waitUntilReady();
+    const job = await queue.add('ping', { hello: 'world' });
+    const result = await job.waitUntilFinished(events, 10_000);
+    expect(result).toEqual({ pong: { hello: 'world' } });
+    expect(job.id).toBeDefined();
+    await events.close();
+    await (events as unknown as { connection: { close(): Promise<void> } }).connection?.close?.();
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/zoomjwt_jobs_total\{[^}]*queue="actions"[^}]*name="ping"[^}]*outcome="completed"[^}]*\} 1/);
+  });
+});

@@ -1,0 +1,9 @@
+/**
+ * The product's capabilities, in the order they plug in. Each feature owns its commands,
+ * listeners, job processors and schedulers; main.ts only merges them.
+ */
+import type { Feature, Services } from '../services';
+
+export function createFeatures(_services: Services): Feature[] {
+  return [];
+}

@@ -1,0 +1,222 @@
+/**
+ * One account's poll (SPEC §4.2, §4.3): the body of the BullMQ poll job.
+ *
+ *  1. list the account's created apps: untracked ones become candidates, tracked ones get their
+ *     current name/type/status;
+ *  2. for each tracked app of the account (not removed, not already gone): read its info (404/1401
+ *     → the app was removed outside the bot: mark `goneAt` once and emit `app_gone`), then read its
+ *     call logs incrementally (pollApp);
+ *  3. record the poll's health, success or failure, so a failing poll is never silent.
+ *
+ * Zoom errors end in health and in the returned summary, never as a throw; an auth error or a
+ * Daily-limit pause stops the rest of the poll (every further call would fail the same way).
+ * Anything else (Redis down, a bug) is recorded too, then rethrown so the job fails visibly.
+ */
+import type { CandidateApp, TrackedApp } from '../domain/app';
+import type { Logger } from '../log';
+import type { AppStore } from '../store/apps';
+import type { HealthStore } from '../store/health';
+import type { UsageStore } from '../store/usage';
+import { ZoomError, ZoomPausedError } from '../zoom/errors';
+import type { ZoomApi, ZoomAppInfo, ZoomAppSummary } from '../zoom/types';
+import { pollApp } from './pollApp';
+
+export type PollEvent =
+  | { type: 'app_gone'; account: string; appId: string; name: string }
+  /** Families of endpoints the app had never called before (not emitted for an app's first read). */
+  | { type: 'new_family'; account: string; appId: string; name: string; families: string[] };
+
+export interface PollError {
+  /** Absent for account-level steps (listing apps). */
+  appId?: string;
+  /** ZoomError kind, or 'internal'. */
+  kind: string;
+  /** A sentence for people. */
+  message: string;
+}
+
+export interface PollAccountResult {
+  account: string;
+  /** Tracked apps whose call logs were read. */
+  apps: number;
+  /** API requests spent. */
+  requests: number;
+  ingested: number;
+  /** Every tracked app's read reached its end. */
+  complete: boolean;
+  errors: PollError[];
+  pausedUntil?: number;
+}
+
+export interface PollAccountDeps {
+  /** Account name (config), the key of its health record. */
+  account: string;
+  /** A ZoomClient's `stats()` gives the exact request count (retries included) when present. */
+  zoom: ZoomApi & { stats?: () => { requests: number } };
+  apps: AppStore;
+  usage: UsageStore;
+  health: HealthStore;
+  clock: () => number;
+  log: Logger;
+  onEvent?: (event: PollEvent) => void | Promise<void>;
+  /** Per app, stop each read after this many pages (it resumes next poll). */
+  maxPagesPerApp?: number;
+}
+
+const INTERNAL_SENTENCE = 'an internal error stopped the poll (details are in the worker logs)';
+
+/** Errors after which nothing else in this account can work in this poll. */
+const stopsPoll = (err: ZoomError) => err instanceof ZoomPausedError || err.kind === 'paused' || err.kind === 'auth';
+
+export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountResult> {
+  const { account, zoom, apps, usage, health, clock } = deps;
+  const log = deps.log.child({ account, job: 'poll' });
+  const started = clock();
+  const requestsBefore = zoom.stats?.().requests;
+  let counted = 0;
+  const result: PollAccountResult = { account, apps: 0, requests: 0, ingested: 0, complete: true, errors: [] };
+  const zoomErrors: ZoomError[] = [];
+  let internal: unknown;
+
+  const fail = (err: ZoomError, appId?: string) => {
+    zoomErrors.push(err);
+    result.errors.push({ ...(appId !== undefined ? { appId } : {}), kind: err.kind, message: err.explain() });
+    if (err instanceof ZoomPausedError) result.pausedUntil = err.until;
+    log.warn({ appId, err: { kind: err.kind, message: err.message } }, 'zoom call failed during poll');
+  };
+  const emit = async (event: PollEvent) => {
+    try {
+      await deps.onEvent?.(event);
+    } catch (err) {
+      log.error({ err, event: event.type, appId: event.appId }, 'poll event handler failed');
+    }
+  };
+
+  await health.recordStart(account, started);
+  try {
+    const tracked = (await apps.list()).filter((a) => a.account === account);
+    let stopped = false;
+
+    // 1. Created apps → candidates, and fresh names for tracked ones.
+    try {
+      counted++;
+      const listed = await zoom.listApps();
+      await refreshFromList(apps, account, tracked, listed, clock());
+    } catch (err) {
+      if (!(err instanceof ZoomError)) throw err;
+      fail(err);
+      stopped = stopsPoll(err);
+    }
+
+    // 2. Each tracked app: info, then its call logs.
+    for (const app of tracked) {
+      if (stopped) {
+        result.complete = false;
+        continue;
+      }
+      if (app.state === 'removed' || app.goneAt !== undefined) continue;
+      let info: ZoomAppInfo | null;
+      try {
+        counted++;
+        info = await zoom.getApp(app.appId);
+      } catch (err) {
+        if (!(err instanceof ZoomError)) throw err;
+        fail(err, app.appId);
+        result.complete = false;
+        stopped = stopsPoll(err);
+        continue;
+      }
+      if (info === null) {
+        await apps.update(app.appId, { goneAt: clock() });
+        log.warn({ appId: app.appId }, 'tracked app no longer exists in Zoom');
+        await emit({ type: 'app_gone', account, appId: app.appId, name: app.name });
+        continue;
+      }
+      const changed = changedFields(app, info);
+      if (changed) await apps.update(app.appId, changed);
+
+      const firstRead = (await usage.readState(app.appId)).lastComplete === undefined;
+      const read = await pollApp({
+        zoom,
+        usage,
+        clock,
+        log,
+        appId: app.appId,
+        ...(deps.maxPagesPerApp !== undefined ? { maxPages: deps.maxPagesPerApp } : {}),
+      });
+      result.apps++;
+      counted += read.requests;
+      result.ingested += read.ingested;
+      if (!read.complete) result.complete = false;
+      // The first read of an app finds all its families at once: that is a baseline, not news.
+      if (read.newFamilies.length && !firstRead) {
+        await emit({ type: 'new_family', account, appId: app.appId, name: changed?.name ?? app.name, families: read.newFamilies });
+      }
+      if (read.error) {
+        fail(read.error, app.appId);
+        stopped = stopsPoll(read.error);
+      }
+    }
+  } catch (err) {
+    internal = err;
+    result.complete = false;
+    result.errors.push({ kind: 'internal', message: INTERNAL_SENTENCE });
+    log.error({ err }, 'poll failed');
+  }
+
+  const after = zoom.stats?.().requests;
+  result.requests = requestsBefore !== undefined && after !== undefined ? after - requestsBefore : counted;
+  const first = result.errors[0];
+  const sentence = first && result.errors.length > 1 ? `${first.message} (and ${result.errors.length - 1} more problem${result.errors.length > 2 ? 's' : ''})` : first?.message;
+  try {
+    await health.recordResult(account, clock(), {
+      requests: result.requests,
+      ingested: result.ingested,
+      ...(first && sentence ? { error: { sentence, kind: first.kind } } : {}),
+      ...(result.pausedUntil !== undefined ? { pausedUntil: result.pausedUntil } : {}),
+    });
+  } catch (err) {
+    log.error({ err }, 'could not record poll health');
+    if (internal === undefined) internal = err;
+  }
+  log.info(
+    { apps: result.apps, requests: result.requests, ingested: result.ingested, complete: result.complete, errors: result.errors.length, ms: clock() - started },
+    'poll finished',
+  );
+  if (internal !== undefined) throw internal;
+  return result;
+}
+
+function changedFields(app: TrackedApp, z: ZoomAppSummary | ZoomAppInfo): Partial<TrackedApp> | null {
+  const out: Partial<TrackedApp> = {};
+  if (z.app_name && z.app_name !== app.name) out.name = z.app_name;
+  if (z.app_type && z.app_type !== app.appType) out.appType = z.app_type;
+  if (z.app_status && z.app_status !== app.appStatus) out.appStatus = z.app_status;
+  return Object.keys(out).length ? out : null;
+}
+
+async function refreshFromList(apps: AppStore, account: string, tracked: TrackedApp[], listed: ZoomAppSummary[], now: number): Promise<void> {
+  const trackedById = new Map(tracked.map((a) => [a.appId, a]));
+  const candidates: CandidateApp[] = [];
+  for (const z of listed) {
+    const app = trackedById.get(z.app_id);
+    if (app) {
+      const changed = changedFields(app, z);
+      if (changed) {
+        await apps.update(app.appId, changed);
+        Object.assign(app, changed);
+      }
+      continue;
+    }
+    candidates.push({
+      appId: z.app_id,
+      account,
+      name: z.app_name,
+      ...(z.app_type ? { appType: z.app_type } : {}),
+      ...(z.app_status ? { appStatus: z.app_status } : {}),
+      seenAt: now,
+    });
+  }
+  // setCandidates also drops ids tracked under any account.
+  await apps.setCandidates(account, candidates);
+}

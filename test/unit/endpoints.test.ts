@@ -201,33 +201,6 @@ describe('normaliseEndpoint', () => {
     );
   });
 
-  it('normalises at least 300,000 call-log URLs a second on a realistic mix', () => {
-    // A poll page: a few thousand distinct URLs, each seen many times (one user's meetings, one
-    // room's status), plus a stream of one-off meeting ids.
-    const distinct: string[] = [];
-    for (let i = 0; i < 3_000; i++) {
-      distinct.push(
-        i % 3 === 0
-          ? `https://api.zoom.us/v2/users/user${i}@example.com/meetings?page_size=30`
-          : i % 3 === 1
-            ? `https://api.zoom.us/v2/scim2/Users/KDcuGIm1Qg${i}PTO8WbOqwIQ`
-            : `https://api.zoom.us/v2/rooms/${i}abcDEFghi/zrclient`,
-      );
-    }
-    const calls: string[] = [];
-    for (let i = 0; i < 300_000; i++) {
-      const oneOff = `/v2/report/meetings/${85_000_000_000 + i}/participants`;
-      calls.push(i % 10 === 0 ? oneOff : distinct[i % distinct.length]!);
-    }
-    for (const url of calls.slice(0, 20_000)) normaliseEndpoint(url, 'GET'); // warm up the JIT
-
-    const started = process.hrtime.bigint();
-    for (const url of calls) normaliseEndpoint(url, 'GET');
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-
-    expect(calls.length / seconds).toBeGreaterThan(300_000);
-  });
-
   it('stays correct past the cache bound (old entries are evicted, not served wrong)', () => {
     for (let i = 0; i < 20_000; i++) {
       const result = normaliseEndpoint(`/v2/meetings/${1_000_000 + i}`, 'GET');

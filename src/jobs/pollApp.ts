@@ -15,7 +15,7 @@
 import { normaliseEndpoint, statusClass } from '../domain/endpoints';
 import { utcDay } from '../domain/format';
 import type { Logger } from '../log';
-import { ZoomError, ZOOM_CODES } from '../zoom/errors';
+import { ZoomError, ZoomPausedError, ZOOM_CODES } from '../zoom/errors';
 import type { LogDuration, ZoomApi, ZoomCallLog } from '../zoom/types';
 import {
   DAY_MS,
@@ -37,7 +37,7 @@ export interface PollAppResult {
   appId: string;
   /** Pages folded. */
   pages: number;
-  /** Call-log requests sent (retries inside the client not counted). */
+  /** Call-log requests made (the client's own retries not counted). */
   requests: number;
   /** Entries folded into the aggregates. */
   ingested: number;
@@ -139,6 +139,8 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
           continue;
         }
         if (err instanceof ZoomError) {
+          // A pause the client already knew about (no HTTP status) sent nothing.
+          if (err instanceof ZoomPausedError && err.status === undefined) result.requests--;
           result.error = err;
           break;
         }

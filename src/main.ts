@@ -4,32 +4,27 @@
  * `start()` is what tests, benchmarks and the sandbox call; running this file directly reads the
  * environment, starts, and stops cleanly on SIGTERM/SIGINT.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { webApi } from '@slack/bolt';
 import { ConfigError, loadConfig, secretsOf, type Config } from './config';
 import { createLogger, type Logger } from './log';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics } from './metrics';
+import { createAuditRoute } from './http/auditRoute';
 import { createHttpServer, healthRoutes, type RouteHandler } from './http/server';
-import { createQueues, startWorkers, type ProcessorTable, type Queues, type Workers } from './jobs/queues';
-import { createAppStore, type AppStore } from './store/apps';
-import { createKeys, type Keys } from './store/keys';
-import { createRedis, type Redis } from './store/redis';
+import { createQueues, startWorkers, type ProcessorTable, type Workers } from './jobs/queues';
+import { createAppStore } from './store/apps';
+import { createAuditLog } from './store/audit';
+import { createHealthStore } from './store/health';
+import { createKeys } from './store/keys';
+import { createRedis } from './store/redis';
+import { createUsageStore } from './store/usage';
 import { createSlackApp, slackClientOptions } from './slack/app';
 import { registerCommands, type CommandTable } from './slack/commands';
+import { createZoomClient, type ZoomClient } from './zoom/client';
+import { createEventBus, type Clock, type Feature, type Services } from './services';
+import { createFeatures } from './features';
 
-export type Clock = () => number;
-
-export interface Services {
-  config: Config;
-  log: Logger;
-  clock: Clock;
-  redis: Redis;
-  keys: Keys;
-  metrics: Metrics;
-  slack: webApi.WebClient;
-  slackIdentity: { teamId: string; botUserId: string; botId: string };
-  apps: AppStore;
-  queues: Queues;
-}
+export type { Clock, Services };
 
 export interface StartOptions {
   clock?: Clock;
@@ -68,7 +63,7 @@ async function slackIdentity(client: webApi.WebClient, log: Logger): Promise<Ser
 export async function start(config: Config, options: StartOptions = {}): Promise<Running> {
   const clock = options.clock ?? Date.now;
   const bootStarted = performance.now();
-  const { log } = createLogger({ level: config.logLevel, secrets: secretsOf(config) }, options.logDestination);
+  const { log, addSecret } = createLogger({ level: config.logLevel, secrets: secretsOf(config) }, options.logDestination);
   const redisFactory = createRedis(config.redis.url, log);
   const redis = redisFactory.main;
   const keys = createKeys(config.redis.prefix);
@@ -96,24 +91,58 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     const apps = createAppStore(redis, keys, config.zoom.accounts.map((a) => a.name));
     const queues = createQueues(redisFactory.forBull(), keys);
     cleanups.push(() => queues.close());
-    const services: Services = { config, log, clock, redis, keys, metrics, slack, slackIdentity: identity, apps, queues };
+    const zoom = new Map<string, ZoomClient>();
+    for (const account of config.zoom.accounts) {
+      zoom.set(
+        account.name,
+        createZoomClient({
+          account,
+          oauthUrl: config.zoom.oauthUrl,
+          redis,
+          keys,
+          log,
+          clock,
+          addSecret,
+          onRequest: ({ endpoint, status }) => metrics.zoomRequests.inc({ account: account.name, endpoint, status: String(status) }),
+        }),
+      );
+    }
+    const services: Services = {
+      config, log, clock, redis, keys, metrics, slack, slackIdentity: identity, apps, queues, zoom,
+      usage: createUsageStore({ redis, keys }),
+      health: createHealthStore({ redis, keys }),
+      audit: createAuditLog({ redis, keys, clock }),
+      events: createEventBus(log),
+    };
 
     await seedTrackedApps(services);
 
-    const commands: CommandTable = {};
+    const features: Feature[] = createFeatures(services);
+    const commands: CommandTable = Object.assign({}, ...features.map((f) => f.commands ?? {}));
     const processors: ProcessorTable = {
-      // Proves the queue wiring end to end (tests and /readyz-style probes); no side effects.
+      // Proves the queue wiring end to end (tests and probes); no side effects.
       actions: { ping: async (job) => ({ pong: job.data as unknown }) },
     };
+    for (const feature of features) {
+      for (const [queue, table] of Object.entries(feature.processors ?? {}) as Array<[keyof ProcessorTable, NonNullable<ProcessorTable[keyof ProcessorTable]>]>) {
+        processors[queue] = { ...processors[queue], ...table };
+      }
+    }
 
     const web = config.role === 'all' || config.role === 'web';
     const worker = config.role === 'all' || config.role === 'worker';
 
     const routes: Record<string, RouteHandler> = healthRoutes({ metrics, ping: () => redis.ping() });
-    let slackListener: ((req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void | Promise<void>) | undefined;
+    if (config.auditToken) {
+      // Without AUDIT_TOKEN the route does not exist (404), as SPEC §5.4 says.
+      routes['/audit'] = createAuditRoute({ audit: services.audit, token: config.auditToken, log }).handler;
+    }
+    for (const feature of features) Object.assign(routes, feature.routes ?? {});
+    let slackListener: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
     if (web) {
       const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId });
       registerCommands(slackApp.app, commands, { log, metrics, clock });
+      for (const feature of features) feature.registerSlack?.(slackApp.app);
       if (slackApp.socketMode) {
         await slackApp.app.start();
         cleanups.push(() => slackApp.app.stop().then(() => undefined));
@@ -143,6 +172,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     if (worker) {
       const workers: Workers = startWorkers({ connection: () => redisFactory.forBull(), keys, processors, log, metrics });
       cleanups.push(() => workers.close(options.shutdownGraceMs ?? 25_000));
+      for (const feature of features) await feature.schedule?.();
     }
 
     log.info(

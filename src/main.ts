@@ -89,7 +89,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   try {
     const identity = await slackIdentity(slack, log);
     const apps = createAppStore(redis, keys, config.zoom.accounts.map((a) => a.name));
-    const queues = createQueues(redisFactory.forBull(), keys);
+    const queues = createQueues(redisFactory.forBull(), keys, log);
     cleanups.push(() => queues.close());
     const zoom = new Map<string, ZoomClient>();
     for (const account of config.zoom.accounts) {
@@ -207,25 +207,28 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  let running: Running;
-  try {
-    running = await start(config);
-  } catch (err) {
-    process.stderr.write(`zoomjwt could not start: ${err instanceof StartupError ? err.message : (err as Error).message}\n`);
-    process.exit(1);
-  }
+  // Handlers go in before start(): a SIGTERM that arrives while starting still ends cleanly.
+  const starting = start(config);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) return;
     signalled = true;
-    running.services.log.info({ signal }, 'signal received');
-    void running.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    void starting
+      .then(async (running) => {
+        running.services.log.info({ signal }, 'signal received');
+        await running.stop();
+        process.exit(0);
+      })
+      .catch(() => process.exit(1));
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  try {
+    await starting;
+  } catch (err) {
+    process.stderr.write(`zoomjwt could not start: ${err instanceof StartupError ? err.message : (err as Error).message}\n`);
+    process.exit(1);
+  }
 }
 
 if (require.main === module) {

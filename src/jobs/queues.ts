@@ -27,8 +27,14 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 7 * 86_400 },
 };
 
-export function createQueues(connection: Redis, keys: Keys): Queues {
-  const make = (name: string) => new Queue(name, { connection, prefix: keys.base, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+export function createQueues(connection: Redis, keys: Keys, log: Logger): Queues {
+  const make = (name: string) => {
+    const queue = new Queue(name, { connection, prefix: keys.base, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+    // Connection errors are already logged once per outage by the connection itself (store/redis.ts);
+    // without a listener BullMQ would print each one to stderr.
+    queue.on('error', (err) => log.debug({ queue: name, err: { message: err.message } }, 'queue error'));
+    return queue;
+  };
   const poll = make(QUEUE_NAMES.poll);
   const actions = make(QUEUE_NAMES.actions);
   const digest = make(QUEUE_NAMES.digest);
@@ -89,7 +95,12 @@ export function startWorkers(deps: {
         stalledInterval: 30_000,
       },
     );
-    worker.on('error', (err) => deps.log.warn({ queue, err: { message: err.message } }, 'worker error'));
+    let lastError = '';
+    worker.on('error', (err) => {
+      // One line per distinct error, not one per reconnect attempt.
+      if (err.message !== lastError) deps.log.warn({ queue, err: { message: err.message } }, 'worker error');
+      lastError = err.message;
+    });
     workers.push(worker);
   }
   return {

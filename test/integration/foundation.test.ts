@@ -136,14 +136,15 @@ describe('health', () => {
 describe('queue wiring', () => {
   it('runs a job through the worker under the configured prefix and counts it', async () => {
     const queue = app.running.services.queues.actions;
-    const events = new QueueEvents('actions', { connection: new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null }), prefix: `{${app.prefix}}` });
+    const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    const events = new QueueEvents('actions', { connection, prefix: `{${app.prefix}}` });
     await events.waitUntilReady();
     const job = await queue.add('ping', { hello: 'world' });
     const result = await job.waitUntilFinished(events, 10_000);
     expect(result).toEqual({ pong: { hello: 'world' } });
     expect(job.id).toBeDefined();
     await events.close();
-    await (events as unknown as { connection: { close(): Promise<void> } }).connection?.close?.();
+    connection.disconnect();
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/zoomjwt_jobs_total\{[^}]*queue="actions"[^}]*name="ping"[^}]*outcome="completed"[^}]*\} 1/);
   });

@@ -140,7 +140,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     for (const feature of features) Object.assign(routes, feature.routes ?? {});
     let slackListener: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
     if (web) {
-      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId });
+      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, teamId: () => identity.teamId || undefined });
       registerCommands(slackApp.app, commands, { log, metrics, clock });
       for (const feature of features) feature.registerSlack?.(slackApp.app);
       if (slackApp.socketMode) {

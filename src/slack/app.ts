@@ -32,6 +32,8 @@ export function createSlackApp(deps: {
   metrics: Metrics;
   botUserId: string;
   botId: string;
+  /** The installed workspace, for Socket Mode's workspace check. */
+  teamId?: () => string | undefined;
 }): SlackAppHandle {
   const { config, log } = deps;
   const logger = boltLogger(log);
@@ -49,6 +51,17 @@ export function createSlackApp(deps: {
 
   if (config.slack.appToken) {
     const app = new App({ ...common, appToken: config.slack.appToken, socketMode: true });
+    // Socket Mode bypasses our HTTP guard; the workspace check moves here.
+    app.use(async ({ body, next }) => {
+      const b = body as { team_id?: string; team?: { id?: string } | null; user?: { team_id?: string } };
+      const team = b.team_id ?? b.team?.id ?? b.user?.team_id;
+      const installed = deps.teamId?.();
+      if (installed && team && team !== installed) {
+        log.info({ team }, 'slack request from another workspace refused');
+        return;
+      }
+      await next();
+    });
     app.error(async (error) => {
       log.error({ err: { message: error.message, code: (error as { code?: string }).code } }, 'slack listener failed');
     });

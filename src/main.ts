@@ -19,6 +19,7 @@ import { createKeys } from './store/keys';
 import { createRedis } from './store/redis';
 import { createUsageStore } from './store/usage';
 import { createSlackApp, slackClientOptions } from './slack/app';
+import { createSlackClient } from './slack/client';
 import { registerCommands, type CommandTable } from './slack/commands';
 import { createZoomClient, type ZoomClient } from './zoom/client';
 import { createEventBus, type Clock, type Feature, type Services } from './services';
@@ -68,7 +69,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const redis = redisFactory.main;
   const keys = createKeys(config.redis.prefix);
   const metrics = createMetrics();
-  const slack = new webApi.WebClient(config.slack.botToken, slackClientOptions(config));
+  const { client: slack, health: slackHealth } = createSlackClient({
+    token: config.slack.botToken, options: slackClientOptions(config), redis, keys, log, metrics, clock,
+  });
 
   const cleanups: Array<() => Promise<void>> = [];
   let stopping: Promise<void> | undefined;
@@ -108,7 +111,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       );
     }
     const services: Services = {
-      config, log, clock, redis, keys, metrics, slack, slackIdentity: identity, apps, queues, zoom,
+      config, log, clock, redis, keys, metrics, slack, slackHealth, slackIdentity: identity, apps, queues, zoom,
       usage: createUsageStore({ redis, keys }),
       health: createHealthStore({ redis, keys }),
       audit: createAuditLog({ redis, keys, clock }),

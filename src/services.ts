@@ -16,6 +16,7 @@ import type { HealthStore } from './store/health';
 import type { Keys } from './store/keys';
 import type { Redis } from './store/redis';
 import type { UsageStore } from './store/usage';
+import type { SlackHealth } from './slack/client';
 import type { CommandTable } from './slack/commands';
 import type { ZoomClient } from './zoom/client';
 
@@ -36,6 +37,8 @@ export interface Services {
   metrics: Metrics;
   /** Web API client for the worker side (no client retries: jobs retry idempotently). */
   slack: webApi.WebClient;
+  /** Slack API problems (channel not found, bot not in channel, bad token…) for status and digest. */
+  slackHealth: SlackHealth;
   slackIdentity: { teamId: string; botUserId: string; botId: string };
   apps: AppStore;
   usage: UsageStore;

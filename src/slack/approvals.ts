@@ -1,0 +1,531 @@
+/**
+ * Two-person sign-off in Slack (SPEC §5): the `disable|enable|remove|requests|audit` commands and
+ * the card buttons. Every button listener acknowledges first, then makes one atomic transition in
+ * Redis (the store's Lua scripts decide; nothing here is a check-then-act), then redraws the card.
+ * The execution itself is a BullMQ job whose id comes from the request id (see jobs/execute).
+ */
+import { randomBytes } from 'node:crypto';
+import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
+import {
+  accountRefusal,
+  approverPool,
+  canOpen,
+  canSign,
+  closedMessage,
+  isGroupId,
+  lifecycleChange,
+  requiredApprovals,
+  type GroupMembers,
+  type RequestEvidence,
+  type StoredRequest,
+} from '../domain/approval';
+import type { TrackedApp } from '../domain/app';
+import { escapeMrkdwn, lastNDays, timeUntil, truncate } from '../domain/format';
+import type { RequestAction } from '../domain/request';
+import type { Services } from '../services';
+import type { AuditEntry, AuditInput } from '../store/audit';
+import type { RequestStore, TransitionResult } from '../store/requests';
+import { message, notice, section, context, type SlackMessage } from './blocks';
+import type { CommandContext, CommandTable } from './commands';
+import { ACTION, COMMAND } from './ids';
+import { resolveApp, resolveFailureMessage } from './resolveApp';
+import { renderCard, slackTime, ACTION_TITLE } from './views/card';
+
+/** BullMQ job names on the `actions` queue. */
+export const JOB = {
+  execute: 'approval-execute',
+  expire: 'approval-expire',
+  sweep: 'approval-sweep',
+} as const;
+
+/**
+ * Job ids derived from the request id, so a second add of the same job is a no-op. BullMQ
+ * refuses custom ids containing ':' (its own repeat-key format), hence the dash.
+ */
+export const jobIds = {
+  execute: (requestId: string) => `exec-${requestId}`,
+  expire: (requestId: string) => `expire-${requestId}`,
+};
+
+/** Live remove: attempts in all and the first backoff (ms, doubled each time) for 5xx/timeouts. */
+export const EXECUTION_ATTEMPTS = 5;
+const EXECUTION_BACKOFF_MS = 2_000;
+/** The delayed expiry job fires this long after the deadline, so the clock has surely passed it. */
+const EXPIRY_MARGIN_MS = 1_000;
+
+/** How the worker and the listeners reach the card and the people around a request. */
+export interface ApprovalFlow {
+  store: RequestStore;
+  /** Redraws the card from the stored request; Slack failures are logged, never thrown. */
+  refreshCard(req: StoredRequest): Promise<void>;
+  /** A DM to the requester (the bot's DM channel is the user id), with a link to the card. */
+  tellRequester(req: StoredRequest, text: string): Promise<void>;
+  /** Everything that follows a request expiring (audit, card, requester), done by whoever expired it. */
+  afterExpired(req: StoredRequest): Promise<void>;
+  enqueueExecution(requestId: string): Promise<void>;
+  audit(input: AuditInput): Promise<AuditEntry | undefined>;
+  commands: CommandTable;
+  register(app: App): void;
+}
+
+export type ApproverCheck = { ok: true } | { ok: false; message: string };
+
+const USAGE: Record<RequestAction, string> = {
+  disable: `\`${COMMAND} disable <app> <reason>\``,
+  enable: `\`${COMMAND} enable <app> <reason>\``,
+  remove: `\`${COMMAND} remove <exact app id or full name> <reason>\``,
+};
+
+export function newRequestId(): string {
+  return `R${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+/** Splits `<app> <reason>`: a quoted app, else the longest leading words naming an app exactly. */
+export function splitAppAndReason(args: string, apps: readonly TrackedApp[]): { query: string; reason: string; exactHit?: TrackedApp } {
+  const quoted = /^(["“”'`])(.+?)(["“”'`])(?:\s+|$)(.*)$/s.exec(args.trim());
+  if (quoted) return { query: quoted[2]!.trim(), reason: (quoted[4] ?? '').trim() };
+  const words = args.trim().split(/\s+/).filter(Boolean);
+  for (let n = words.length; n >= 1; n--) {
+    const query = words.slice(0, n).join(' ');
+    const hit = resolveApp(query, apps, { exact: true });
+    if (hit.ok) return { query, reason: words.slice(n).join(' '), exactHit: hit.app };
+  }
+  return { query: words[0] ?? '', reason: words.slice(1).join(' ') };
+}
+
+function slackError(err: unknown): string {
+  const data = (err as { data?: { error?: string } }).data;
+  return data?.error ?? (err as Error).message ?? 'unknown';
+}
+
+export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFlow {
+  const log = s.log.child({ feature: 'approvals' });
+  const mode = () => s.config.actionsMode;
+
+  async function audit(input: AuditInput): Promise<AuditEntry | undefined> {
+    try {
+      return await s.audit.append(input);
+    } catch (err) {
+      // The transition already happened; a lost audit line is logged loudly, not turned into a
+      // second attempt at the action.
+      log.error({ err: { message: (err as Error).message }, type: input.type, requestId: input.requestId }, 'audit append failed');
+      return undefined;
+    }
+  }
+  const reqAudit = (req: StoredRequest, input: Omit<AuditInput, 'appId' | 'account' | 'requestId'>): Promise<AuditEntry | undefined> =>
+    audit({ ...input, appId: req.appId, account: req.account, requestId: req.id });
+
+  async function refreshCard(req: StoredRequest): Promise<void> {
+    if (!req.channel || !req.ts) return;
+    const card = renderCard(req, { now: s.clock(), mode: mode() });
+    try {
+      await s.slack.chat.update({ channel: req.channel, ts: req.ts, text: card.text, blocks: card.blocks ?? [] });
+    } catch (err) {
+      log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'card update failed');
+    }
+  }
+
+  async function permalink(req: Pick<StoredRequest, 'channel' | 'ts'>): Promise<string | undefined> {
+    if (!req.channel || !req.ts) return undefined;
+    try {
+      const res = await s.slack.chat.getPermalink({ channel: req.channel, message_ts: req.ts });
+      return typeof res.permalink === 'string' ? res.permalink : undefined;
+    } catch (err) {
+      log.warn({ err: { message: slackError(err) } }, 'permalink lookup failed');
+      return undefined;
+    }
+  }
+
+  async function tellRequester(req: StoredRequest, text: string): Promise<void> {
+    const link = await permalink(req);
+    const full = `${text}${link ? ` <${link}|Open the card>` : ''}`;
+    try {
+      await s.slack.chat.postMessage({ channel: req.requester, text: full, blocks: [section(full)] });
+    } catch (err) {
+      log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'could not tell the requester');
+    }
+  }
+
+  async function afterExpired(req: StoredRequest): Promise<void> {
+    await reqAudit(req, {
+      type: 'request.expired',
+      actor: 'system',
+      summary: `Request ${req.id} to ${req.action} ${req.appName} expired with ${req.signatures.length} of ${req.required} approvals`,
+    });
+    await refreshCard(req);
+    await tellRequester(req, `:alarm_clock: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* expired without enough approvals. Nothing was done.`);
+  }
+
+  async function enqueueExecution(requestId: string): Promise<void> {
+    await s.queues.actions.add(
+      JOB.execute,
+      { requestId },
+      { jobId: jobIds.execute(requestId), attempts: EXECUTION_ATTEMPTS, backoff: { type: 'exponential', delay: EXECUTION_BACKOFF_MS } },
+    );
+  }
+
+  // Concurrent clicks by the same person share one lookup instead of hitting Slack once each.
+  const inflight = new Map<string, Promise<ApproverCheck>>();
+  function checkApprover(userId: string): Promise<ApproverCheck> {
+    let running = inflight.get(userId);
+    if (!running) {
+      running = lookupApprover(userId).finally(() => inflight.delete(userId));
+      inflight.set(userId, running);
+    }
+    return running;
+  }
+
+  async function lookupApprover(userId: string): Promise<ApproverCheck> {
+    const approvers = s.config.approvers;
+    let listed = approvers.includes(userId);
+    let planNote = '';
+    if (!listed) {
+      for (const group of approvers.filter(isGroupId)) {
+        try {
+          const res = await s.slack.usergroups.users.list({ usergroup: group });
+          if ((res.users ?? []).includes(userId)) {
+            listed = true;
+            break;
+          }
+        } catch (err) {
+          const code = slackError(err);
+          if (code === 'plan_upgrade_required') {
+            planNote = ' (APPROVERS names a user group, but user groups need a paid Slack plan, so group members cannot approve here; ask your admin to list people instead)';
+          } else {
+            log.warn({ group, err: { message: code } }, 'approver group lookup failed');
+          }
+        }
+      }
+    }
+    if (!listed) return { ok: false, message: `:no_entry: You are not an approver for zoomjwt requests${planNote}. Nothing was changed.` };
+    try {
+      const res = await s.slack.users.info({ user: userId });
+      const why = accountRefusal((res.user ?? {}) as Parameters<typeof accountRefusal>[0], s.slackIdentity.teamId);
+      if (why) return { ok: false, message: `:no_entry: You are not an approver for zoomjwt requests: ${why}. Nothing was changed.` };
+    } catch (err) {
+      log.warn({ user: userId, err: { message: slackError(err) } }, 'users.info failed during an approval click');
+      return { ok: false, message: ':warning: I could not check your Slack account just now, so nothing was signed. Try again in a minute.' };
+    }
+    return { ok: true };
+  }
+
+  async function groupMembers(): Promise<Map<string, GroupMembers>> {
+    const out = new Map<string, GroupMembers>();
+    await Promise.all(
+      s.config.approvers.filter(isGroupId).map(async (group) => {
+        try {
+          const res = await s.slack.usergroups.users.list({ usergroup: group });
+          out.set(group, { kind: 'members', users: res.users ?? [] });
+        } catch (err) {
+          const code = slackError(err);
+          if (code === 'plan_upgrade_required') out.set(group, { kind: 'unavailable', why: 'user groups need a paid Slack plan' });
+          else if (code === 'no_such_subteam') out.set(group, { kind: 'unavailable', why: 'no such user group' });
+          else out.set(group, { kind: 'unknown' });
+        }
+      }),
+    );
+    return out;
+  }
+
+  async function evidenceFor(app: TrackedApp, now: number): Promise<{ evidence: RequestEvidence; lastSuccess?: number }> {
+    const [summary, window, top] = await Promise.all([
+      s.usage.summary(app.appId),
+      s.usage.window(app.appId, now),
+      s.usage.topEndpoints(app.appId, lastNDays(now, 7), 3),
+    ]);
+    const evidence: RequestEvidence = {
+      calls24h: window.calls24h,
+      calls7d: window.calls7d,
+      topEndpoints: top.map((e) => ({ key: e.key, count: e.count })),
+      soakPeriodMs: s.config.soakPeriodMs,
+      ...(summary.lastCall !== undefined ? { lastCall: summary.lastCall } : {}),
+      ...(summary.lastSuccess !== undefined ? { lastSuccess: summary.lastSuccess } : {}),
+      ...(app.disabledAt !== undefined ? { disabledAt: app.disabledAt } : {}),
+    };
+    return { evidence, ...(summary.lastSuccess !== undefined ? { lastSuccess: summary.lastSuccess } : {}) };
+  }
+
+  /** Opens a request for an app already chosen; the answer is the requester's ephemeral reply. */
+  async function openRequest(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<SlackMessage> {
+    const now = s.clock();
+    const required = requiredApprovals(action, s.config.requiredApprovals);
+    const [groups, ev] = await Promise.all([groupMembers(), evidenceFor(app, now)]);
+    const verdict = canOpen({
+      action, reason, app, requester, now, required,
+      soakPeriodMs: s.config.soakPeriodMs,
+      pool: approverPool(s.config.approvers, requester, groups),
+      ...(ev.lastSuccess !== undefined ? { lastSuccess: ev.lastSuccess } : {}),
+    });
+    const refuse = async (sentence: string, code: string) => {
+      await audit({
+        type: 'request.refused', actor: requester, appId: app.appId, account: app.account,
+        summary: `Refused a request to ${action} ${app.name}: ${code}`, details: { action, code },
+      });
+      return notice(`:no_entry: ${sentence} Nothing was opened.`);
+    };
+    if (!verdict.ok) {
+      if (verdict.code === 'no_reason') return notice(`:memo: ${verdict.reason}`);
+      return refuse(verdict.reason, verdict.code);
+    }
+
+    const id = newRequestId();
+    const opened = await store.open({
+      id, action, appId: app.appId, account: app.account, appName: app.name, requester,
+      reason: truncate(reason.trim(), 500), createdAt: now, expiresAt: now + s.config.approvalTtlMs, required, evidence: ev.evidence,
+    });
+    if (!opened.ok) {
+      return refuse(`An identical request (\`${opened.existingId}\`) to ${action} *${escapeMrkdwn(app.name)}* is already open; sign or cancel that one.`, 'duplicate');
+    }
+    let req = opened.request;
+    const card = renderCard(req, { now, mode: mode() });
+    try {
+      const posted = await s.slack.chat.postMessage({ channel: s.config.approvalsChannel, text: card.text, blocks: card.blocks ?? [] });
+      const ts = String(posted.ts ?? '');
+      const channel = String(posted.channel ?? s.config.approvalsChannel);
+      await store.setCard(id, channel, ts);
+      req = { ...req, channel, ts };
+    } catch (err) {
+      const code = slackError(err);
+      log.warn({ requestId: id, err: { message: code } }, 'approval card could not be posted');
+      await store.failToPost(id, s.clock(), `The card could not be posted (${code}).`);
+      return refuse(
+        `I could not post the approval card in <#${s.config.approvalsChannel}> (Slack said \`${code}\`). Invite the bot to that channel and try again.`,
+        'card_not_posted',
+      );
+    }
+    await audit({
+      type: 'request.opened', actor: requester, appId: app.appId, account: app.account, requestId: id,
+      summary: `<@${requester}> asked to ${action} ${app.name}: ${truncate(reason.trim(), 200)}`,
+      details: { action, required, expiresAt: req.expiresAt, mode: mode() },
+    });
+    await s.queues.actions.add(JOB.expire, { requestId: id }, { jobId: jobIds.expire(id), delay: s.config.approvalTtlMs + EXPIRY_MARGIN_MS });
+    const link = await permalink(req);
+    const where = link ? `<${link}|the card in the approvals channel>` : `the card in <#${req.channel}>`;
+    const text = `:memo: Request \`${id}\` to ${action} *${escapeMrkdwn(app.name)}* is open: see ${where}. It needs ${required} approval${required === 1 ? '' : 's'} from someone other than you and expires ${timeUntil(req.expiresAt, now)}. I will tell you the outcome.`;
+    return notice(text);
+  }
+
+  function openCommand(action: RequestAction) {
+    return async (ctx: CommandContext): Promise<SlackMessage> => {
+      const apps = await s.apps.list();
+      const { query, reason, exactHit } = splitAppAndReason(ctx.args, apps);
+      let app = exactHit;
+      if (!app) {
+        const res = resolveApp(query, apps, { exact: action === 'remove' });
+        // For remove, typing the exact id or full name is the confirmation (SPEC §2).
+        if (!res.ok) return resolveFailureMessage(res, { usage: USAGE[action] });
+        app = res.app;
+      }
+      if (reason.trim() === '') {
+        return notice(`:memo: A reason is required. Usage: ${USAGE[action]} — the reason goes on the card and in the audit log.`);
+      }
+      return openRequest(action, app, reason, ctx.userId);
+    };
+  }
+
+  async function requestsCommand(): Promise<SlackMessage> {
+    const open = await store.listOpen();
+    const now = s.clock();
+    if (open.length === 0) return notice('No open requests.');
+    const lines = open.slice(0, 40).map((r) => {
+      const sigs = r.signatures.map((sig) => `<@${sig.userId}>`).join(', ') || 'nobody yet';
+      const state =
+        r.status === 'pending'
+          ? `${r.signatures.length}/${r.required} signed (${sigs}) · expires ${timeUntil(r.expiresAt, now)}`
+          : r.status === 'awaiting_operator'
+            ? 'approved · waiting for the Marketplace step and *Done*'
+            : 'approved · being carried out';
+      return `• \`${r.id}\` *${ACTION_TITLE[r.action]} ${escapeMrkdwn(r.appName)}* by <@${r.requester}> — ${state}`;
+    });
+    const more = open.length > 40 ? [context(`…and ${open.length - 40} more`)] : [];
+    return message(`${open.length} open request${open.length === 1 ? '' : 's'}`, [section(`*Open requests*\n${lines.join('\n')}`), ...more]);
+  }
+
+  async function auditCommand(ctx: CommandContext): Promise<SlackMessage> {
+    let appId: string | undefined;
+    let label = 'all apps';
+    if (ctx.args.trim()) {
+      const res = resolveApp(ctx.args, await s.apps.list());
+      appId = res.ok ? res.app.appId : ctx.args.trim();
+      label = res.ok ? res.app.name : appId;
+    }
+    const entries = await s.audit.latest(15, appId ? { appId } : undefined);
+    if (entries.length === 0) return notice(`No audit entries for ${escapeMrkdwn(label)}.`);
+    // Summaries may quote a requester's reason, so they are escaped; user mentions are kept readable.
+    const readable = (text: string) => escapeMrkdwn(text).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
+    const lines = entries.map((e) => `${slackTime(e.at)} · \`${e.type}\` · ${readable(truncate(e.summary, 200))}`);
+    return message(`Latest audit entries for ${label}`, [section(`*Audit log — ${escapeMrkdwn(label)}* (newest first)\n${lines.join('\n')}`)]);
+  }
+
+  const ephemeral = (respond: RespondFn, text: string) =>
+    respond({ response_type: 'ephemeral', replace_original: false, text, blocks: [section(text)] }).then(
+      () => undefined,
+      (err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'ephemeral answer failed'),
+    );
+
+  /** Handles the results every transition can have besides 'ok'. Returns true when handled. */
+  async function answerNotOk(res: TransitionResult, respond: RespondFn): Promise<boolean> {
+    if (res.outcome === 'ok') return false;
+    if (res.outcome === 'expired' && res.request) {
+      await ephemeral(respond, closedMessage(res.request));
+      await afterExpired(res.request);
+    } else if (res.outcome === 'unknown' || !res.request) {
+      await ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+    } else {
+      await ephemeral(respond, closedMessage(res.request));
+    }
+    return true;
+  }
+
+  function register(app: App): void {
+    app.action<BlockButtonAction>(ACTION.approve, async ({ ack, body, respond }) => {
+      await ack();
+      const id = body.actions[0]?.value ?? '';
+      const userId = body.user.id;
+      const snapshot = await store.get(id);
+      const pre = canSign(snapshot, userId, s.clock());
+      // Expired-but-unswept requests go through the script, which expires them once.
+      if (!pre.ok && pre.code !== 'expired') return ephemeral(respond, pre.message);
+      const check = await checkApprover(userId);
+      if (!check.ok) return ephemeral(respond, check.message);
+
+      const { outcome, request } = await store.sign(id, userId, s.clock());
+      if (!request) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      switch (outcome) {
+        case 'signed':
+        case 'approved': {
+          const sig = request.signatures.find((x) => x.userId === userId);
+          await reqAudit(request, {
+            type: 'request.signed', actor: userId,
+            summary: `<@${userId}> approved request ${request.id} (${request.signatures.length} of ${request.required})`,
+            details: { signatures: request.signatures.length, required: request.required, at: sig?.at ?? null },
+          });
+          if (outcome === 'approved') {
+            await reqAudit(request, {
+              type: 'request.approved', actor: 'system',
+              summary: `Request ${request.id} to ${request.action} ${request.appName} approved by ${request.signatures.map((x) => x.userId).join(', ')}`,
+            });
+            await enqueueExecution(request.id);
+          }
+          await refreshCard(request);
+          return ephemeral(
+            respond,
+            outcome === 'approved'
+              ? ':white_check_mark: Your signature completed the approvals. It is being carried out now; the card will show the result.'
+              : `:black_nib: Signed (${request.signatures.length} of ${request.required}).`,
+          );
+        }
+        case 'expired':
+          await ephemeral(respond, closedMessage(request));
+          return afterExpired(request);
+        default: {
+          const verdict = canSign(request, userId, s.clock());
+          return ephemeral(respond, verdict.ok ? closedMessage(request) : verdict.message);
+        }
+      }
+    });
+
+    app.action<BlockButtonAction>(ACTION.reject, async ({ ack, body, respond }) => {
+      await ack();
+      const id = body.actions[0]?.value ?? '';
+      const userId = body.user.id;
+      const snapshot = await store.get(id);
+      if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      if (snapshot.status !== 'pending') return ephemeral(respond, closedMessage(snapshot));
+      if (snapshot.requester === userId) return ephemeral(respond, 'This is your own request: use *Cancel request* to withdraw it.');
+      const check = await checkApprover(userId);
+      if (!check.ok) return ephemeral(respond, check.message);
+      const res = await store.reject(id, userId, s.clock());
+      if (await answerNotOk(res, respond)) return;
+      const req = res.request!;
+      await reqAudit(req, { type: 'request.rejected', actor: userId, summary: `<@${userId}> rejected request ${req.id} to ${req.action} ${req.appName}` });
+      await refreshCard(req);
+      await ephemeral(respond, ':no_entry: Rejected. The request is closed and the requester is told.');
+      await tellRequester(req, `:no_entry: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was rejected by <@${userId}>. Nothing was done.`);
+    });
+
+    app.action<BlockButtonAction>(ACTION.cancel, async ({ ack, body, respond }) => {
+      await ack();
+      const id = body.actions[0]?.value ?? '';
+      const userId = body.user.id;
+      const snapshot = await store.get(id);
+      if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      // The requester never changes, so this check outside the script cannot go stale.
+      if (snapshot.requester !== userId) return ephemeral(respond, 'Only the requester can cancel this request. Approvers can *Reject* it.');
+      const res = await store.cancel(id, userId, s.clock());
+      if (await answerNotOk(res, respond)) return;
+      const req = res.request!;
+      await reqAudit(req, { type: 'request.cancelled', actor: userId, summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName}` });
+      await refreshCard(req);
+      await ephemeral(respond, ':wastebasket: Cancelled. Nothing was done.');
+    });
+
+    app.action<BlockButtonAction>(ACTION.taskDone, async ({ ack, body, respond }) => {
+      await ack();
+      const id = body.actions[0]?.value ?? '';
+      const userId = body.user.id;
+      const snapshot = await store.get(id);
+      if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      if (snapshot.status !== 'awaiting_operator') return ephemeral(respond, closedMessage(snapshot));
+      if (snapshot.requester !== userId) {
+        const check = await checkApprover(userId);
+        if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can mark this step done.`);
+      }
+      const now = s.clock();
+      const change = lifecycleChange(snapshot.action, userId, now);
+      const res = await store.operatorDone(id, userId, now, { appId: snapshot.appId, change });
+      if (res.outcome === 'app_state' && res.request) {
+        const current = await s.apps.get(snapshot.appId);
+        const why = `the app is ${current?.state ?? 'no longer tracked'} in zoomjwt, not ${change.from}`;
+        const aborted = await store.abort(id, s.clock(), `Done was pressed, but ${why}; nothing was recorded on the app.`);
+        if (aborted.outcome === 'ok' && aborted.request) {
+          await reqAudit(aborted.request, { type: 'execution.aborted', actor: userId, summary: `Request ${id} stopped at Done: ${why}` });
+          await refreshCard(aborted.request);
+        }
+        return ephemeral(respond, `:octagonal_sign: Not recorded: ${why}. The card says so.`);
+      }
+      if (await answerNotOk(res, respond)) return;
+      const req = res.request!;
+      const what = req.action === 'disable' ? 'disabled (the soak clock starts now)' : req.action === 'enable' ? 're-enabled' : 'removed by hand';
+      await reqAudit(req, {
+        type: 'operator.done', actor: userId,
+        summary: `<@${userId}> marked ${req.appName} ${what} in the Marketplace (request ${req.id})`,
+        details: { action: req.action, state: change.to },
+      });
+      await refreshCard(req);
+      await ephemeral(respond, `:white_check_mark: Recorded: *${escapeMrkdwn(req.appName)}* ${what}.`);
+      if (req.requester !== userId) {
+        await tellRequester(req, `:white_check_mark: Your request \`${req.id}\` is done: <@${userId}> marked *${escapeMrkdwn(req.appName)}* ${what}.`);
+      }
+    });
+
+    // The "Request enable" button of an alert (value: app id) opens an enable request.
+    app.action<BlockButtonAction>(ACTION.alertRequestEnable, async ({ ack, body, respond }) => {
+      await ack();
+      const appId = body.actions[0]?.value ?? '';
+      const app = await s.apps.get(appId);
+      if (!app) return ephemeral(respond, 'That app is no longer tracked. Nothing was opened.');
+      const answer = await openRequest('enable', app, 'Requested from an alert: calls have been failing since the app was disabled.', body.user.id);
+      await respond({ ...answer, response_type: 'ephemeral', replace_original: false }).catch((err: unknown) =>
+        log.warn({ err: { message: (err as Error).message } }, 'ephemeral answer failed'),
+      );
+    });
+  }
+
+  return {
+    store,
+    refreshCard,
+    tellRequester,
+    afterExpired,
+    enqueueExecution,
+    audit,
+    commands: {
+      disable: openCommand('disable'),
+      enable: openCommand('enable'),
+      remove: openCommand('remove'),
+      requests: () => requestsCommand(),
+      audit: auditCommand,
+    },
+    register,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The approval card (SPEC §5.1) in every state. Rendered only from the stored request, so any
+ * process can redraw it after any transition. Only a pending card has Approve/Reject/Cancel, only
+ * an operator step has Done; every other state has no buttons at all, so nothing looks live.
+ */
+import type { types } from '@slack/bolt';
+import { actionPhrase, operatorSteps, type StoredRequest } from '../../domain/approval';
+import { formatDuration } from '../../domain/duration';
+import { escapeMrkdwn, formatCount, timeAgo, timeUntil } from '../../domain/format';
+import { MARKETPLACE_CREATED_APPS_URL } from '../../domain/integrations';
+import type { RequestStatus } from '../../domain/request';
+import { ACTION } from '../ids';
+import { actions, button, context, divider, fields, header, message, section, type Block, type SlackMessage } from '../blocks';
+
+/** A Slack date token: shown in the reader's time zone, with a UTC fallback. */
+export function slackTime(ms: number): string {
+  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}
+
+const STATUS_LINE: Record<RequestStatus, string> = {
+  pending: ':hourglass_flowing_sand: *Waiting for approvals*',
+  approved: ':white_check_mark: *Approved* — being carried out now',
+  awaiting_operator: ':raising_hand: *Approved* — waiting for a person to do it in the Marketplace',
+  executed: ':white_check_mark: *Done*',
+  rejected: ':no_entry: *Rejected*',
+  cancelled: ':wastebasket: *Cancelled* by the requester',
+  expired: ':alarm_clock: *Expired* — no decision before the deadline',
+  aborted: ':octagonal_sign: *Stopped at execution* — nothing was done',
+  failed: ':x: *Failed*',
+};
+
+export const ACTION_TITLE = { disable: 'Disable', enable: 'Re-enable', remove: 'Remove' } as const;
+
+export function cardTitle(req: Pick<StoredRequest, 'action' | 'appName'>): string {
+  return `${ACTION_TITLE[req.action]} ${req.appName}?`;
+}
+
+function whatWillHappen(req: StoredRequest, mode: 'dry-run' | 'live'): string {
+  const app = `*${escapeMrkdwn(req.appName)}*`;
+  if (req.action === 'remove') {
+    return mode === 'live'
+      ? `On approval zoomjwt sends \`DELETE /marketplace/apps/${req.appId}\`: ${app} is removed from Zoom *permanently*. Nothing can bring it back.`
+      : `*DRY-RUN mode*: on approval zoomjwt only reports what it would do (\`DELETE /marketplace/apps/${req.appId}\`, removing ${app} permanently); nothing is sent to Zoom.`;
+  }
+  const verb = req.action === 'disable' ? 'disable' : 'enable';
+  const effect = req.action === 'disable' ? 'anything still using it starts failing (reversible with `/zoomjwt enable`), and the soak clock starts' : 'its callers work again';
+  const dry = mode === 'dry-run' ? ' (Zoom has no API for this, so it is a person\'s step even in DRY-RUN mode.)' : '';
+  return `On approval a person is asked to ${verb} ${app} in the Zoom Marketplace and press *Done*: ${effect}.${dry}`;
+}
+
+function evidenceFields(req: StoredRequest, now: number): Block | undefined {
+  const e = req.evidence;
+  if (!e) return undefined;
+  const soak =
+    e.disabledAt === undefined
+      ? 'not disabled'
+      : now - e.disabledAt >= e.soakPeriodMs
+        ? `disabled ${timeAgo(e.disabledAt, now)}; soak of ${formatDuration(e.soakPeriodMs)} done`
+        : `disabled ${timeAgo(e.disabledAt, now)}; soak ends ${timeUntil(e.disabledAt + e.soakPeriodMs, now)}`;
+  const top = e.topEndpoints.length
+    ? e.topEndpoints.map((t) => `\`${escapeMrkdwn(t.key)}\` ${formatCount(t.count)}`).join('\n')
+    : 'none in 7 days';
+  return fields([
+    `*Calls 24 h / 7 d*\n${formatCount(e.calls24h)} / ${formatCount(e.calls7d)}`,
+    `*Last call*\n${e.lastCall ? `${timeAgo(e.lastCall, now)}${e.lastSuccess ? ` (last success ${timeAgo(e.lastSuccess, now)})` : ''}` : 'never seen'}`,
+    `*Top endpoints (7 d)*\n${top}`,
+    `*Soak clock*\n${soak}`,
+  ]);
+}
+
+function signatureLines(req: StoredRequest): string {
+  const lines = req.signatures.map((s) => `:black_nib: <@${s.userId}> signed ${slackTime(s.at)}`);
+  return `*Signatures (${req.signatures.length} of ${req.required})*\n${lines.length ? lines.join('\n') : '_none yet_'}`;
+}
+
+function approveConfirm(req: StoredRequest, mode: 'dry-run' | 'live'): types.ConfirmationDialog | undefined {
+  if (req.action !== 'remove') return undefined;
+  return {
+    title: { type: 'plain_text', text: 'Remove this app for good?' },
+    text: {
+      type: 'plain_text',
+      text:
+        mode === 'live'
+          ? `Removing ${req.appName} from Zoom is permanent. Approve only if you are sure nothing uses it.`.slice(0, 300)
+          : `DRY-RUN mode: nothing will be sent to Zoom, but this records your approval to remove ${req.appName}.`.slice(0, 300),
+    },
+    confirm: { type: 'plain_text', text: 'Approve removal' },
+    deny: { type: 'plain_text', text: 'Go back' },
+    style: 'danger',
+  };
+}
+
+function outcomeLines(req: StoredRequest): string[] {
+  const lines: string[] = [];
+  if (req.status === 'rejected' && req.decidedBy) lines.push(`Rejected by <@${req.decidedBy}>${req.decidedAt ? ` ${slackTime(req.decidedAt)}` : ''}.`);
+  if (req.status === 'cancelled' && req.decidedAt) lines.push(`Cancelled ${slackTime(req.decidedAt)}.`);
+  if (req.status === 'expired' && req.decidedAt) lines.push(`Expired ${slackTime(req.decidedAt)}.`);
+  if (req.outcome && req.status !== 'rejected' && req.status !== 'cancelled') lines.push(req.outcome);
+  if (req.operatorDoneBy && req.operatorDoneAt) lines.push(`Marked done by <@${req.operatorDoneBy}> ${slackTime(req.operatorDoneAt)}.`);
+  return lines;
+}
+
+/** The card for a request, in its current state. `mode` is ACTIONS_MODE (the request's own once executed). */
+export function renderCard(req: StoredRequest, opts: { now: number; mode: 'dry-run' | 'live' }): SlackMessage {
+  const mode = req.mode ?? opts.mode;
+  const now = opts.now;
+  const blocks: Block[] = [
+    header(`${ACTION_TITLE[req.action]} ${req.appName}?${mode === 'dry-run' ? ' (dry run)' : ''}`),
+    section(
+      `<@${req.requester}> asks to *${actionPhrase(req.action)}* *${escapeMrkdwn(req.appName)}* (\`${req.appId}\`, account ${escapeMrkdwn(req.account)}).\n*Reason:* ${escapeMrkdwn(req.reason)}`,
+    ),
+  ];
+  const evidence = evidenceFields(req, now);
+  if (evidence) blocks.push(evidence);
+  blocks.push(section(`*What will happen*\n${whatWillHappen(req, mode)}`));
+  blocks.push(divider());
+  blocks.push(section(`${STATUS_LINE[req.status]}\n${signatureLines(req)}`));
+  const outcome = outcomeLines(req);
+  if (outcome.length) blocks.push(section(outcome.join('\n')));
+
+  if (req.status === 'pending') {
+    blocks.push(
+      actions(`approval:${req.id}`, [
+        button(req.action === 'remove' ? 'Approve removal' : 'Approve', ACTION.approve, req.id, 'primary', approveConfirm(req, mode)),
+        button('Reject', ACTION.reject, req.id, 'danger'),
+        button('Cancel request', ACTION.cancel, req.id),
+      ]),
+    );
+    blocks.push(context(`Needs ${req.required} approver${req.required === 1 ? '' : 's'} other than the requester · expires ${timeUntil(req.expiresAt, now)} (${slackTime(req.expiresAt)}) · request \`${req.id}\``));
+  } else if (req.status === 'awaiting_operator') {
+    const steps = operatorSteps(req.action, escapeMrkdwn(req.appName))
+      .map((s, i) => `${i + 1}. ${s}`)
+      .join('\n');
+    blocks.push(
+      section(
+        `*Your turn in the Zoom Marketplace* (${MARKETPLACE_CREATED_APPS_URL}):\n${steps}\nThen press *Done* here (the requester or an approver).` +
+          (mode === 'dry-run' ? '\n_DRY-RUN mode changes nothing here: this step is done by a person, and Done records it._' : ''),
+      ),
+    );
+    blocks.push(actions(`operator:${req.id}`, [button('Done', ACTION.taskDone, req.id, 'primary')]));
+    blocks.push(context(`request \`${req.id}\``));
+  } else {
+    blocks.push(context(`request \`${req.id}\` · no further action on this card`));
+  }
+  const fallback = `${cardTitle(req)} ${STATUS_LINE[req.status].replace(/:[a-z_]+:|\*/g, '').trim()} — requested by <@${req.requester}>`;
+  return message(fallback, blocks, 'in_channel');
+}

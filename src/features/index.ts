@@ -3,7 +3,8 @@
  * listeners, job processors and schedulers; main.ts only merges them.
  */
 import type { Feature, Services } from '../services';
+import { createEvidenceFeature } from './evidence';
 
-export function createFeatures(_services: Services): Feature[] {
-  return [];
+export function createFeatures(services: Services): Feature[] {
+  return [createEvidenceFeature(services)];
 }

@@ -8,6 +8,7 @@ import { start, type Running, type StartOptions } from '../../src/main';
 import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
 import { actionBody, commandBody, postSigned, type ActionFields, type CommandFields, type PostResult } from '../fakes/signing';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from './env';
+import { logSink } from './logs';
 
 export interface Booted {
   url: string;
@@ -31,8 +32,9 @@ export async function bootApp(
   const slack = options.slack ?? (await startFakeSlack());
   const prefix = env.REDIS_PREFIX ?? uniquePrefix(name);
   const config = loadConfig(baseEnv({ SLACK_API_URL: slack.apiUrl, REDIS_PREFIX: prefix, ...env }));
-  const logs: string[] = [];
-  const running = await start(config, { ...options, logDestination: { write: (line: string) => logs.push(line) } });
+  const sink = logSink();
+  const logs = sink.lines;
+  const running = await start(config, { ...options, logDestination: sink });
   const url = `http://127.0.0.1:${running.port}`;
   let stopped = false;
   return {

@@ -6,17 +6,19 @@ import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { loadConfig } from '../../src/config';
 import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
+import { logSink } from '../helpers/logs';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
 
 let slack: FakeSlack;
 let redis: Redis;
 const prefix = uniquePrefix('slackclient');
 const lines: string[] = [];
+const sink = logSink(lines);
 let now = 1_800_000_000_000;
 
 function client() {
   const config = loadConfig(baseEnv({ SLACK_API_URL: slack.apiUrl }));
-  const { log } = createLogger({ level: 'debug', secrets: [TEST_SECRETS.botToken] }, { write: (l: string) => lines.push(l) });
+  const { log } = createLogger({ level: 'debug', secrets: [TEST_SECRETS.botToken] }, sink);
   return createSlackClient({ token: TEST_SECRETS.botToken, options: slackClientOptions(config), redis, keys: createKeys(prefix), log, metrics: createMetrics({ defaultMetrics: false }), clock: () => now });
 }
 

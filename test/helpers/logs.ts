@@ -1,0 +1,15 @@
+/** Log capture for tests: lines kept in memory and appended to the suite's secrets-check folder. */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function logSink(lines: string[] = []): { write(line: string): void; lines: string[] } {
+  const dir = process.env.ZOOMJWT_TEST_LOG_DIR;
+  const file = dir ? join(dir, `${process.pid}.jsonl`) : undefined;
+  return {
+    lines,
+    write(line: string) {
+      lines.push(line);
+      if (file) appendFileSync(file, line.endsWith('\n') ? line : `${line}\n`);
+    },
+  };
+}

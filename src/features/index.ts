@@ -3,8 +3,9 @@
  * listeners, job processors and schedulers; main.ts only merges them.
  */
 import type { Feature, Services } from '../services';
+import { createDigestFeature } from './digest';
 import { createEvidenceFeature } from './evidence';
 
 export function createFeatures(services: Services): Feature[] {
-  return [createEvidenceFeature(services)];
+  return [createEvidenceFeature(services), createDigestFeature(services)];
 }

@@ -24,7 +24,9 @@ import { pollApp } from './pollApp';
 export type PollEvent =
   | { type: 'app_gone'; account: string; appId: string; name: string }
   /** Families of endpoints the app had never called before (not emitted for an app's first read). */
-  | { type: 'new_family'; account: string; appId: string; name: string; families: string[] };
+  | { type: 'new_family'; account: string; appId: string; name: string; families: string[] }
+  /** A poll of the account ended (success or not): evidence checks (alerts) run on it. */
+  | { type: 'poll_completed'; account: string; appId?: undefined };
 
 export interface PollError {
   /** Absent for account-level steps (listing apps). */

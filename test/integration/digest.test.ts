@@ -1,0 +1,199 @@
+/**
+ * The daily digest end to end: the real app (worker included) against fake Slack, fake Zoom and
+ * a real Redis. One message per local date however often and however concurrently it runs; a
+ * same-day rerun edits it; its content comes from polled Zoom data and the pending requests.
+ */
+import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { startFakeSlack, type FakeSlack, type SlackCall } from '../fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { digestDate } from '../../src/domain/digest';
+import { createDigestFeature } from '../../src/features/digest';
+import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/jobs/digest';
+import { pollAccount } from '../../src/jobs/pollAccount';
+import { createRequestStore } from '../../src/store/requests';
+import type { Services } from '../../src/services';
+
+const HOUR = 3_600_000;
+const DIGEST_CHANNEL = 'C0DIGEST';
+
+/** Digest posts (alerts share the channel; the digest's fallback text starts like this). */
+const digestPosts = (slack: FakeSlack): SlackCall[] =>
+  slack.callsTo('chat.postMessage').filter((c) => c.args.channel === DIGEST_CHANNEL && String(c.args.text).startsWith('zoomjwt digest'));
+
+async function until<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function zoomEnv(zoom: FakeZoom): Record<string, string> {
+  return {
+    ZOOM_API_URL: zoom.apiUrl,
+    ZOOM_OAUTH_URL: zoom.oauthUrl,
+    ZOOM_ACCOUNT_ID: 'acct-test',
+    ZOOM_APP_IDS: 'app-scim,app-quiet',
+    POLL_EVERY: '24h',
+    LOG_LEVEL: 'warn',
+  };
+}
+
+async function poll(s: Services): Promise<void> {
+  await pollAccount({ account: 'default', zoom: s.zoom.get('default')!, apps: s.apps, usage: s.usage, health: s.health, clock: s.clock, log: s.log });
+}
+
+describe('the daily digest', () => {
+  let zoom: FakeZoom;
+  let app: Booted;
+
+  beforeAll(async () => {
+    zoom = await startFakeZoom();
+    zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+    zoom.addApp('acct-test', { app_id: 'app-scim', app_name: 'Azure SCIM JWT' });
+    zoom.addApp('acct-test', { app_id: 'app-quiet', app_name: 'Quiet Reports' });
+    const now = Date.now();
+    zoom.generateLogs('app-scim', {
+      count: 120,
+      fromMs: now - 20 * HOUR,
+      toMs: now - HOUR,
+      endpoints: [
+        { method: 'GET', url: 'https://api.zoom.us/v2/scim2/Users/aBcDeFgHiJkLmNoPqRsT12', weight: 3 },
+        { method: 'POST', url: 'https://api.zoom.us/v2/scim2/Users' },
+      ],
+    });
+    app = await bootApp('digest', zoomEnv(zoom));
+    await poll(app.running.services);
+  });
+
+  afterAll(async () => {
+    await app?.stop();
+    await zoom?.close();
+  });
+
+  it('posts once per day through /zoomjwt digest, and a same-day rerun edits that message', async () => {
+    const s = app.running.services;
+    const store = createRequestStore(s.redis, s.keys);
+    const now = s.clock();
+    const opened = await store.open({
+      id: 'req-digest-1', action: 'disable', appId: 'app-quiet', account: 'default', appName: 'Quiet Reports',
+      requester: 'U0ALICE', reason: 'migrated to S2S', createdAt: now, expiresAt: now + 5 * HOUR + 60_000, required: 2,
+    });
+    expect(opened.ok).toBe(true);
+    await store.sign('req-digest-1', 'U0BOB', now);
+
+    const first = await app.command('digest');
+    expect(visibleText(first.json)).toMatch(/on its way to <#C0DIGEST>/);
+    const posted = await until(() => digestPosts(app.slack)[0], 10_000, 'the digest post');
+    const ts = (await until(() => [...app.slack.messages.values()].find((m) => m.text.startsWith('zoomjwt digest')), 5_000, 'the stored message')).ts;
+
+    const text = visibleText(posted.args);
+    const today = digestDate(now, 'UTC');
+    expect(text).toContain(`zoomjwt digest — ${today}`);
+    expect(text).toContain('*2* tracked');
+    expect(text).toContain('*120* calls in the last 24 h');
+    // Still active: the polled app, its calls, its endpoints and the guessed integration.
+    expect(text).toMatch(/\*Azure SCIM JWT\* — 120 calls 24 h \(new\), 120 \/ 7 d/);
+    expect(text).toContain('GET /scim2/Users/{userId}');
+    expect(text).toMatch(/likely: SCIM provisioning from Azure AD/);
+    // Needs a person: the pending request with who signed and the time left.
+    expect(text).toMatch(/\*disable\* Quiet Reports — asked by <@U0ALICE>, 1\/2 signed \(<@U0BOB>\), expires in 5 h/);
+    // Quiet Reports has a pending request, so it is not offered for disabling a second time.
+    expect(text).not.toMatch(/Quiet Reports is silent/);
+
+    await app.command('digest');
+    await until(() => app.slack.callsTo('chat.update').find((c) => c.args.ts === ts), 10_000, 'the digest update');
+    expect(digestPosts(app.slack)).toHaveLength(1);
+    expect(app.slack.message(DIGEST_CHANNEL, ts)?.updates).toBe(1);
+
+    const audit = await s.audit.latest(20);
+    expect(audit.filter((e) => e.type === 'digest.posted')).toHaveLength(1);
+  });
+
+  it('says polling is broken instead of calling quiet apps silent when Zoom refuses the credentials', async () => {
+    const s = app.running.services;
+    zoom.revokeTokens();
+    zoom.failNext(10, { status: 401, body: { code: 124, message: 'Invalid access token.' } });
+    await poll(s);
+    const deps = createDigestFeature(s).deps;
+    const at = s.clock() + 5 * 86_400_000; // a later date: a fresh post we can read
+    await runDigest(deps, { at });
+    const post = digestPosts(app.slack).find((c) => String(c.args.text).includes(digestDate(at, 'UTC')));
+    const text = visibleText(post!.args);
+    expect(text).toMatch(/Problems \([1-9]/);
+    expect(text).toMatch(/(authentication failed|polling failing) since/);
+  });
+});
+
+describe('several processes', () => {
+  const prefix = uniquePrefix('digest2');
+  let zoom: FakeZoom;
+  let slack: FakeSlack;
+  let a: Booted;
+  let b: Booted;
+
+  beforeAll(async () => {
+    zoom = await startFakeZoom();
+    zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+    slack = await startFakeSlack();
+    const env = { ...zoomEnv(zoom), REDIS_PREFIX: prefix, DIGEST_CRON: '* * * * *', DIGEST_TZ: 'Europe/Paris' };
+    [a, b] = await Promise.all([bootApp('digest2', env, { slack }), bootApp('digest2', env, { slack })]);
+  });
+
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await slack?.close();
+    await zoom?.close();
+  });
+
+  it('leave exactly one digest schedule, in the configured time zone', async () => {
+    const schedulers = (await a.running.services.queues.digest.getJobSchedulers()).filter((j) => j.key === DIGEST_SCHEDULER_ID);
+    expect(schedulers).toHaveLength(1);
+    expect(schedulers[0]!.pattern).toBe('* * * * *');
+    expect(schedulers[0]!.tz).toBe('Europe/Paris');
+  });
+
+  it('produce one message for the date when many runs race', async () => {
+    const at = Date.now() + 10 * 86_400_000; // a date no scheduled run can reach during the test
+    const runs = [a, b, a, b, a, b].map((p) => runDigest(createDigestFeature(p.running.services).deps, { at }));
+    const results = await Promise.all(runs);
+    expect(results.filter((r) => r.action === 'posted')).toHaveLength(1);
+    expect(results.filter((r) => r.action === 'updated')).toHaveLength(5);
+    expect(new Set(results.map((r) => r.ts)).size).toBe(1);
+    const date = digestDate(at, 'Europe/Paris');
+    expect(digestPosts(slack).filter((c) => String(c.args.text).includes(date))).toHaveLength(1);
+  });
+
+  it(
+    'with a one-minute schedule, post once for the date and then update it',
+    async () => {
+      // Wait for a scheduled run of the digest (next minute boundary, either process).
+      const completed = await (async () => {
+        const deadline = Date.now() + 70_000;
+        for (;;) {
+          const jobs = await a.running.services.queues.digest.getCompleted();
+          const scheduled = jobs.filter((j) => String(j.id).startsWith(`repeat:${DIGEST_SCHEDULER_ID}:`));
+          if (scheduled.length > 0) return scheduled;
+          if (Date.now() > deadline) throw new Error('no scheduled digest ran');
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      const job = completed[0]!;
+      const scheduledAt = Number(String(job.id).split(':').pop());
+      // The run stands for its scheduled instant, so its date is that instant's local date.
+      expect((job.returnvalue as { date: string }).date).toBe(digestDate(scheduledAt, 'Europe/Paris'));
+      const postsFor = (date: string) => digestPosts(slack).filter((c) => String(c.args.text).includes(date));
+      const date = digestDate(scheduledAt, 'Europe/Paris');
+      expect(postsFor(date)).toHaveLength(1);
+      // A rerun the same day (what the next minute's run does) edits the message.
+      const again = await runDigest(createDigestFeature(b.running.services).deps, { at: scheduledAt });
+      expect(again.action).toBe('updated');
+      expect(postsFor(date)).toHaveLength(1);
+    },
+    90_000,
+  );
+});

@@ -34,7 +34,8 @@ export interface Config {
     appToken?: string;
     apiUrl: string;
   };
-  redis: { url: string; prefix: string };
+  /** `clusterNodes` set → Redis Cluster (REDIS_URL then only supplies credentials and TLS). */
+  redis: { url: string; prefix: string; clusterNodes?: Array<{ host: string; port: number }> };
   zoom: {
     accounts: ZoomAccount[];
     oauthUrl: string;
@@ -120,10 +121,10 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
       return undefined;
     }
   };
-  const duration = (name: string, fallback: string, min: number, note: string): number =>
+  const duration = (name: string, fallback: string, min: number, note: string, allowZero = false): number =>
     optional(name, parseDuration(fallback)!, `a duration like 90s, 15m, 24h or 7d${note}`, (v) => {
       const ms = parseDuration(v);
-      return ms !== undefined && (ms === 0 ? min === 0 : ms >= min) ? ms : undefined;
+      return ms !== undefined && (ms === 0 ? allowZero : ms >= min) ? ms : undefined;
     });
 
   const botToken = required('SLACK_BOT_TOKEN', 'a Slack bot token starting with xoxb-', (v) => /^xoxb-\S+$/.test(v), true);
@@ -137,6 +138,17 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
   const redisUrl = optional('REDIS_URL', 'redis://127.0.0.1:6379', 'a redis:// or rediss:// URL', (v) => url(v, ['redis:', 'rediss:']));
   const redisPrefix = optional('REDIS_PREFIX', 'zoomjwt', 'letters, digits, "_", "." or "-" (no braces or colons), at most 64', (v) =>
     /^[A-Za-z0-9_.-]{1,64}$/.test(v) ? v : undefined,
+  );
+
+  const clusterNodes = optional<Array<{ host: string; port: number }> | undefined>(
+    'REDIS_CLUSTER_NODES',
+    undefined,
+    'comma-separated host:port seed nodes of a Redis Cluster, e.g. 10.0.0.1:7000,10.0.0.2:7000',
+    (v) => {
+      const nodes = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => /^([^:\s]+):(\d{1,5})$/.exec(s));
+      if (!nodes.length || nodes.some((m) => !m || Number(m[2]) > 65535)) return undefined;
+      return nodes.map((m) => ({ host: m![1]!, port: Number(m![2]) }));
+    },
   );
 
   const zoomApiUrl = optional('ZOOM_API_URL', 'https://api.zoom.us/v2', 'an http(s) URL such as https://api.zoom.us/v2', (v) =>
@@ -178,8 +190,8 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
     /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 10 ? Number(v) : undefined,
   );
   const approvalTtlMs = duration('APPROVAL_TTL', '24h', 60_000, ', at least 1m');
-  const soakPeriodMs = duration('SOAK_PERIOD', '7d', 0, ', or 0 for no soak');
-  const pollEveryMs = duration('POLL_EVERY', '15m', 10_000, ', at least 10s, or 0 to poll only on demand');
+  const soakPeriodMs = duration('SOAK_PERIOD', '7d', 0, ', or 0 for no soak', true);
+  const pollEveryMs = duration('POLL_EVERY', '15m', 10_000, ', at least 10s, or 0 to poll only on demand', true);
   const digestTz = optional('DIGEST_TZ', 'UTC', 'an IANA time zone such as UTC or Europe/Paris', (v) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: v });
@@ -215,7 +227,7 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
   if (problems.length) throw new ConfigError(problems);
   return {
     slack: { botToken, signingSecret, ...(appToken ? { appToken } : {}), apiUrl: slackApiUrl },
-    redis: { url: redisUrl, prefix: redisPrefix },
+    redis: { url: redisUrl, prefix: redisPrefix, ...(clusterNodes ? { clusterNodes } : {}) },
     zoom: { accounts, oauthUrl: zoomOauthUrl, appIds },
     approvers,
     approvalsChannel,

@@ -3,7 +3,7 @@
  * block on; our repositories use a connection that fails fast instead, so a Slack handler never
  * waits on a dead Redis past its 3-second budget.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log';
 
 export type { Redis };
@@ -16,7 +16,12 @@ export interface RedisFactory {
   close(): Promise<void>;
 }
 
-export function createRedis(url: string, log: Logger): RedisFactory {
+/**
+ * With `clusterNodes` the connections are ioredis Cluster clients. They are typed as `Redis`
+ * because every command this project sends exists on both with the same signature; all keys of
+ * an install share one hash tag, so multi-key scripts and MULTI blocks stay on one slot.
+ */
+export function createRedis(url: string, log: Logger, clusterNodes?: Array<{ host: string; port: number }>): RedisFactory {
   const base: RedisOptions = {
     lazyConnect: false,
     enableAutoPipelining: true,
@@ -25,8 +30,23 @@ export function createRedis(url: string, log: Logger): RedisFactory {
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   };
   const opened: Redis[] = [];
+  const fromUrl = new URL(url);
   const open = (opts: RedisOptions, role: string): Redis => {
-    const conn = new Redis(url, { ...base, ...opts, connectionName: `zoomjwt:${role}` });
+    const conn = clusterNodes
+      ? (new Cluster(clusterNodes, {
+          redisOptions: {
+            ...base,
+            ...opts,
+            connectionName: `zoomjwt:${role}`,
+            ...(fromUrl.password ? { password: decodeURIComponent(fromUrl.password) } : {}),
+            ...(fromUrl.username ? { username: decodeURIComponent(fromUrl.username) } : {}),
+            ...(fromUrl.protocol === 'rediss:' ? { tls: {} } : {}),
+          },
+          enableAutoPipelining: true,
+          clusterRetryStrategy: (times: number) => Math.min(times * 200, 2_000),
+          ...(opts.maxRetriesPerRequest === null ? { maxRedirections: 16 } : {}),
+        }) as unknown as Redis)
+      : new Redis(url, { ...base, ...opts, connectionName: `zoomjwt:${role}` });
     let lastError = '';
     conn.on('error', (err: Error) => {
       // ioredis emits an error per reconnect attempt; log each distinct one once.

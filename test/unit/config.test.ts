@@ -44,6 +44,13 @@ describe('configuration', () => {
     expect(config.requiredApprovals).toBe(3);
   });
 
+  it('accepts 0 where it means "off" and refuses it where it cannot', () => {
+    const config = loadConfig(baseEnv({ POLL_EVERY: '0', SOAK_PERIOD: '0' }));
+    expect(config.pollEveryMs).toBe(0);
+    expect(config.soakPeriodMs).toBe(0);
+    expect(problemsOf(baseEnv({ APPROVAL_TTL: '0', POLL_EVERY: '5s' })).map((p) => p.split(':')[0])).toEqual(['APPROVAL_TTL', 'POLL_EVERY']);
+  });
+
   it('treats empty values as unset', () => {
     const config = loadConfig(baseEnv({ POLL_EVERY: '', ACTIONS_MODE: '  ', AUDIT_TOKEN: '' }));
     expect(config.pollEveryMs).toBe(15 * 60_000);

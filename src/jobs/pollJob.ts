@@ -123,12 +123,13 @@ export type EnqueueOutcome = 'queued' | 'already_queued' | 'running';
  */
 export async function enqueuePoll(deps: Pick<Services, 'queues' | 'redis' | 'keys'>, account: string): Promise<EnqueueOutcome> {
   if (await isPollRunning(deps, account)) return 'running';
-  const dedupId = pollDedupId(account);
-  const before = await deps.queues.poll.getDeduplicationJobId(dedupId);
+  // Our own job id tells whether this add created the job or collapsed into an existing one.
+  const jobId = `${pollDedupId(account)}-${randomUUID()}`;
   const job = await deps.queues.poll.add(POLL_JOB, { account } satisfies PollJobData, {
+    jobId,
     // Simple deduplication: the key lives until the job completes or fails.
-    deduplication: { id: dedupId },
+    deduplication: { id: pollDedupId(account) },
     removeOnComplete: { age: 3_600, count: 100 },
   });
-  return before !== null && before !== undefined && before === job.id ? 'already_queued' : 'queued';
+  return job.id === jobId ? 'queued' : 'already_queued';
 }

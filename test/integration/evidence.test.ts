@@ -96,6 +96,8 @@ describe('evidence in Slack', () => {
     const h = await services().health.get('default');
     expect(h.lastError).toBeUndefined();
     expect(h.ingestedTotal).toBe(35);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/zoomjwt_call_log_entries_ingested_total\{[^}]*account="default"[^}]*\} 35\n/);
   });
 
   it('polls again on /zoomjwt poll: answered at once, nothing counted twice', async () => {
@@ -106,6 +108,21 @@ describe('evidence in Slack', () => {
     expect(h.lastError).toBeUndefined();
     expect(h.ingestedTotal).toBe(35);
     expect(h.ingested).toBe(0);
+  });
+
+  it('collapses concurrent /zoomjwt poll requests into one queued job', async () => {
+    const queue = services().queues.poll;
+    await queue.pause();
+    try {
+      const answers = await Promise.all([app.command('poll'), app.command('poll'), app.command('poll')]);
+      const texts = answers.map((a) => visibleText(a.json));
+      expect(texts.filter((t) => t.includes('this request joins it'))).toHaveLength(2);
+      expect(await queue.getWaitingCount()).toBe(1);
+    } finally {
+      await queue.resume();
+    }
+    await pollSettled(app, 0);
+    expect(await queue.getWaitingCount()).toBe(0);
   });
 
   it('shows counts, last call, top endpoints, the guessed integration, the quiet app and candidates', async () => {

@@ -269,6 +269,7 @@ describe('evidence in Slack', () => {
     expect(visibleText(res.json)).toContain('polling now');
     expect(visibleText(res.json)).toContain('Azure SCIM JWT');
     expect(zoom.requests.filter((r) => r.startsWith('GET /marketplace/apps?'))).toHaveLength(1);
+    expect(app.logsAtLeast(50)).toEqual([]);
   });
 });
 
@@ -301,5 +302,19 @@ describe('wrong Zoom credentials', () => {
     for (const secret of [TEST_SECRETS.zoomClientSecret, 'the-real-secret-1234', TEST_SECRETS.botToken]) {
       expect(res.body).not.toContain(secret);
     }
+  });
+
+  it('answers status for 500 tracked apps quickly and within Slack limits', async () => {
+    const s = app.running.services;
+    for (let i = 0; i < 500; i++) {
+      await s.apps.track({ appId: `Bulk${String(i).padStart(4, '0')}`, account: 'default', name: `Bulk app ${i}`, trackedBy: 'U0ALICE' }, Date.now());
+    }
+    const res = await app.command('status');
+    expect(res.ms).toBeLessThan(1_000);
+    const blocks = res.json?.blocks as Array<{ type: string; text?: { text: string } }>;
+    expect(blocks.length).toBeLessThanOrEqual(50);
+    expect(Math.max(...blocks.map((b) => b.text?.text.length ?? 0))).toBeLessThanOrEqual(3000);
+    expect(visibleText(res.json)).toMatch(/…and \d+ more quiet apps/);
+    expect(app.logsAtLeast(50)).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { describeResolveFailure, resolveApp, resolveFailureMessage, unquote, type ResolvableApp } from '../../src/slack/resolveApp';
+import { splitAppArgs } from '../../src/features/evidence';
 
 const apps: ResolvableApp[] = [
   { appId: 'AzScim0001', name: 'Azure SCIM JWT', account: 'default' },
@@ -109,5 +110,16 @@ describe('rendering a failure', () => {
     expect(text).not.toContain('<!channel>');
     expect(text).toContain('&lt;!channel&gt;');
     expect(text).toContain('a &lt;b&gt; &amp; c');
+  });
+});
+
+describe('splitAppArgs (app names with spaces, then free text)', () => {
+  it('takes the longest exact name or id, a quoted name, or else the first word', () => {
+    expect(splitAppArgs('Legacy JWT callers moved to S2S', apps)).toEqual({ query: 'Legacy JWT', rest: 'callers moved to S2S' });
+    expect(splitAppArgs('legacy jwt reporting done', apps)).toEqual({ query: 'legacy jwt reporting', rest: 'done' });
+    expect(splitAppArgs('Legacy0002 all moved', apps)).toEqual({ query: 'Legacy0002', rest: 'all moved' });
+    expect(splitAppArgs('“Rooms script” moved to OAuth', apps)).toEqual({ query: 'Rooms script', rest: 'moved to OAuth' });
+    expect(splitAppArgs('azure moved', apps)).toEqual({ query: 'azure', rest: 'moved' });
+    expect(splitAppArgs('Azure SCIM JWT', apps)).toEqual({ query: 'Azure SCIM JWT', rest: '' });
   });
 });

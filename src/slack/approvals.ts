@@ -93,6 +93,11 @@ export function splitAppAndReason(args: string, apps: readonly TrackedApp[]): { 
   return { query: words[0] ?? '', reason: words.slice(1).join(' ') };
 }
 
+/** What a card shows changes exactly when the status or the number of signatures does. */
+export function cardVersion(req: Pick<StoredRequest, 'status' | 'signatures'>): string {
+  return `${req.status}:${req.signatures.length}`;
+}
+
 function slackError(err: unknown): string {
   const data = (err as { data?: { error?: string } }).data;
   return data?.error ?? (err as Error).message ?? 'unknown';
@@ -115,13 +120,25 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   const reqAudit = (req: StoredRequest, input: Omit<AuditInput, 'appId' | 'account' | 'requestId'>): Promise<AuditEntry | undefined> =>
     audit({ ...input, appId: req.appId, account: req.account, requestId: req.id });
 
+  /**
+   * Updates from several clicks and the worker can reach Slack out of order, and the last one to
+   * land wins. So after each update the stored request is read again: if it moved on meanwhile,
+   * the card is drawn again from the newer state. Whoever lands last has therefore drawn the
+   * latest state, and a card never falls back to an older one (e.g. live buttons after a decision).
+   */
   async function refreshCard(req: StoredRequest): Promise<void> {
-    if (!req.channel || !req.ts) return;
-    const card = renderCard(req, { now: s.clock(), mode: mode() });
-    try {
-      await s.slack.chat.update({ channel: req.channel, ts: req.ts, text: card.text, blocks: card.blocks ?? [] });
-    } catch (err) {
-      log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'card update failed');
+    let current: StoredRequest | null = req.channel && req.ts ? req : await store.get(req.id);
+    for (let round = 0; current?.channel && current.ts && round < 5; round++) {
+      const card = renderCard(current, { now: s.clock(), mode: mode() });
+      try {
+        await s.slack.chat.update({ channel: current.channel, ts: current.ts, text: card.text, blocks: card.blocks ?? [] });
+      } catch (err) {
+        log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'card update failed');
+        return;
+      }
+      const latest: StoredRequest | null = await store.get(req.id);
+      if (!latest || cardVersion(latest) === cardVersion(current)) return;
+      current = latest;
     }
   }
 
@@ -284,6 +301,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const channel = String(posted.channel ?? s.config.approvalsChannel);
       await store.setCard(id, channel, ts);
       req = { ...req, channel, ts };
+      // A click may have landed before the card's location was stored; redraw if so.
+      const latest = await store.get(id);
+      if (latest && cardVersion(latest) !== cardVersion(req)) await refreshCard(latest);
     } catch (err) {
       const code = slackError(err);
       log.warn({ requestId: id, err: { message: code } }, 'approval card could not be posted');

@@ -69,6 +69,9 @@ export function harnessEnv(zoom: FakeZoom, env: Record<string, string> = {}): Re
   };
 }
 
+/** Which fake Zoom a booted app talks to, so seeded apps exist there too. */
+const zoomOf = new WeakMap<Booted, FakeZoom>();
+
 /** One app process on the given fakes (several may share a REDIS_PREFIX). */
 export async function bootOn(
   name: string,
@@ -76,7 +79,9 @@ export async function bootOn(
   env: Record<string, string> = {},
   options: StartOptions = {},
 ): Promise<Booted> {
-  return bootApp(name, harnessEnv(fakes.zoom, env), { ...options, slack: fakes.slack });
+  const b = await bootApp(name, harnessEnv(fakes.zoom, env), { ...options, slack: fakes.slack });
+  zoomOf.set(b, fakes.zoom);
+  return b;
 }
 
 export async function startHarness(name: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<Harness> {
@@ -103,10 +108,14 @@ export async function startHarness(name: string, env: Record<string, string> = {
 }
 
 let appCounter = 0;
-/** A tracked app in the given state; `disabledAgoMs` sets the soak clock's start. */
+/**
+ * A tracked app in the given state; `disabledAgoMs` sets the soak clock's start. The app also
+ * exists in fake Zoom (the booted app's, or `zoom`) unless `inZoom: false`: a poll would otherwise
+ * mark it gone.
+ */
 export async function seedApp(
   b: Booted,
-  opts: { state?: 'active' | 'disabled'; disabledAgoMs?: number; name?: string; zoom?: FakeZoom } = {},
+  opts: { state?: 'active' | 'disabled'; disabledAgoMs?: number; name?: string; inZoom?: boolean; zoom?: FakeZoom } = {},
 ): Promise<{ appId: string; name: string }> {
   appCounter += 1;
   const appId = `app${appCounter}${Math.random().toString(36).slice(2, 8)}`;
@@ -117,7 +126,7 @@ export async function seedApp(
     const at = s.clock() - (opts.disabledAgoMs ?? 8 * DAY);
     await s.apps.transition(appId, 'active', 'disabled', { disabledAt: at, disabledBy: PEOPLE.dave });
   }
-  opts.zoom?.addApp(ACCOUNT_ID, { app_id: appId, app_name: name });
+  if (opts.inZoom !== false) (opts.zoom ?? zoomOf.get(b))?.addApp(ACCOUNT_ID, { app_id: appId, app_name: name });
   return { appId, name };
 }
 
@@ -138,6 +147,8 @@ export async function openRequest(b: Booted, text: string, user: string = PEOPLE
 }
 
 let clickCounter = 0;
+/** How long each click's HTTP answer (the ack) took, in ms, in order. */
+export const ackTimes: number[] = [];
 /**
  * Clicks a card button as `user` and resolves with the ephemeral answer sent to this click's own
  * response_url (each click gets a unique one, as in Slack).
@@ -147,6 +158,7 @@ export async function click(b: Booted, actionId: string, value: string, user: st
   const path = `click-${clickCounter}`;
   const res = await b.click({ action_id: actionId, value, user_id: user, response_url: `${b.slack.responseUrlBase}${path}` });
   if (res.status !== 200) throw new Error(`click answered HTTP ${res.status}`);
+  ackTimes.push(res.ms);
   const answer = await b.slack.waitForResponse((r) => r.path === `/respond/${path}`, 10_000);
   if (answer.body.response_type !== 'ephemeral' || answer.body.replace_original !== false) {
     throw new Error(`click answer was not a separate ephemeral message: ${JSON.stringify(answer.body).slice(0, 200)}`);

@@ -3,6 +3,7 @@
  * and button clicks into the real receiver, fake Slack and Zoom on loopback, real Redis, the
  * execution in the real BullMQ worker.
  */
+import { createApprovalFlow } from '../../src/slack/approvals';
 import { ACTION } from '../../src/slack/ids';
 import {
   buttons,
@@ -229,7 +230,7 @@ describe('remove', () => {
   });
 
   it('in dry-run sends no DELETE and says plainly what it would have done; Approve asks for a danger confirmation', async () => {
-    const app = await seedApp(h.b, { state: 'disabled', zoom: h.zoom });
+    const app = await seedApp(h.b, { state: 'disabled' });
     const id = await openRequest(h.b, `remove ${app.appId} soaked a week, no calls`);
     const pending = await card(h, id);
     const approve = (pending.blocks as Array<{ elements?: Array<{ action_id?: string; confirm?: { style?: string } }> }>)
@@ -263,6 +264,28 @@ describe('commands', () => {
     const audit = await command(h.b, 'audit Reporting JWT');
     expect(audit.text).toMatch(/`request.signed` · <@U0BOB> approved/);
     expect(audit.text).toMatch(/`request.opened`/);
+  });
+});
+
+describe('card updates out of order', () => {
+  it('a redraw from a stale state (a slow click handler landing last) ends with the latest state', async () => {
+    const app = await seedApp(h.b);
+    const id = await openRequest(h.b, `disable ${app.appId} race`);
+    const stale = (await h.store.get(id))!;
+    await click(h.b, ACTION.reject, id, PEOPLE.bob);
+    await until(async () => cardText(await card(h, id)).includes('Rejected'), 'the rejected card');
+
+    const flow = createApprovalFlow(h.b.running.services, h.store);
+    await flow.refreshCard(stale);
+    const msg = await card(h, id);
+    expect(cardText(msg)).toMatch(/Rejected/);
+    expect(buttons(msg)).toEqual([]);
+  });
+});
+
+describe('logs', () => {
+  it('logged nothing at error level through all of the flows above', () => {
+    expect(h.b.logsAtLeast(50)).toEqual([]);
   });
 });
 

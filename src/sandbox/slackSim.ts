@@ -3,7 +3,13 @@
  * the methods zoomjwt uses with Slack-shaped JSON, keeps posted messages so tests can read the
  * current state of a card, and doubles as the sink for `response_url` posts.
  * Failures are scripted per method: `{ok:false,error}` bodies or HTTP 429 with Retry-After.
+ *
+ * It is the sandbox's Slack (`npm run sandbox` renders what arrives here, see `subscribe`) and
+ * the integration tests' fake (imported through test/fakes). The other direction, Slack calling
+ * the app, is `slashCommandBody` / `blockActionsBody` / `sendSigned` below: form-encoded bodies
+ * signed with v0 HMAC-SHA256, as Slack sends them.
  */
+import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -42,6 +48,11 @@ export interface StoredMessage {
 
 type Failure = { error?: string; status?: number; retryAfter?: number; remaining: number };
 
+/** What arrived, in order: a Web API call answered `ok` (with its answer), or a response_url post. */
+export type SlackActivity =
+  | { kind: 'call'; call: SlackCall; result: Record<string, unknown> }
+  | { kind: 'response'; response: ResponseUrlPost };
+
 export interface FakeSlack {
   /** `http://127.0.0.1:PORT/api/` — SLACK_API_URL. */
   apiUrl: string;
@@ -61,6 +72,8 @@ export interface FakeSlack {
   waitFor(method: string, pred?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
   waitForResponse(pred?: (r: ResponseUrlPost) => boolean, timeoutMs?: number): Promise<ResponseUrlPost>;
   message(channel: string, ts: string): StoredMessage | undefined;
+  /** Calls `listener` for every answered call and response_url post; returns the unsubscribe. */
+  subscribe(listener: (activity: SlackActivity) => void): () => void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -92,7 +105,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const groups = new Map<string, string[] | { error: string }>();
   const failures = new Map<string, Failure[]>();
   const waiters: Array<() => void> = [];
+  const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
+
+  const publish = (activity: SlackActivity) => listeners.forEach((l) => l(activity));
 
   const notify = () => waiters.splice(0).forEach((w) => w());
 
@@ -157,14 +173,17 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const raw = await readBody(req);
       const url = req.url ?? '/';
       if (url.startsWith('/respond/')) {
-        responses.push({ path: url, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+        const response = { path: url, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} };
+        responses.push(response);
         notify();
+        publish({ kind: 'response', response });
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         return;
       }
       const method = url.replace(/^\/api\//, '').split('?')[0] ?? '';
       const args = decodeArgs(req.headers['content-type'], raw);
-      calls.push({ method, authorization: req.headers.authorization, contentType: req.headers['content-type'], args, at: Date.now() });
+      const call: SlackCall = { method, authorization: req.headers.authorization, contentType: req.headers['content-type'], args, at: Date.now() };
+      calls.push(call);
       notify();
       const queue = failures.get(method);
       const failure = queue?.[0];
@@ -185,8 +204,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'not_authed' }));
         return;
       }
+      const result = answer(method, args);
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer(method, args)));
+      res.end(JSON.stringify(result));
+      if (result.ok === true) publish({ kind: 'call', call, result });
     })().catch((err: unknown) => {
       res.writeHead(500).end(String(err));
     });
@@ -230,6 +251,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     waitForResponse: (pred = () => true, timeoutMs = 5_000) =>
       waitUntil(() => responses.find(pred), 'a response_url post', timeoutMs),
     message: (channel, ts) => messages.get(`${channel}/${ts}`),
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     reset() {
       calls.length = 0;
       responses.length = 0;
@@ -242,4 +267,107 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         server.close(() => resolve());
       }),
   };
+}
+
+/** Slack's v0 request signature over `v0:{timestamp}:{body}`. */
+export function sign(secret: string, timestampS: number, body: string): string {
+  return `v0=${createHmac('sha256', secret).update(`v0:${timestampS}:${body}`).digest('hex')}`;
+}
+
+export interface SlashCommandFields {
+  text: string;
+  userId: string;
+  userName: string;
+  teamId: string;
+  channelId: string;
+  channelName: string;
+  responseUrl: string;
+}
+
+/** A `/zoomjwt` invocation as Slack posts it (form-encoded). */
+export function slashCommandBody(f: SlashCommandFields): string {
+  return new URLSearchParams({
+    token: 'deprecated-verification-token',
+    team_id: f.teamId,
+    team_domain: 'sandbox',
+    channel_id: f.channelId,
+    channel_name: f.channelName,
+    user_id: f.userId,
+    user_name: f.userName,
+    command: '/zoomjwt',
+    text: f.text,
+    api_app_id: 'A0ZOOMJWT',
+    is_enterprise_install: 'false',
+    response_url: f.responseUrl,
+    trigger_id: `${Date.now()}.sandbox`,
+  }).toString();
+}
+
+export interface BlockActionFields {
+  userId: string;
+  userName: string;
+  teamId: string;
+  channelId: string;
+  channelName: string;
+  /** The message the button is on, as Slack includes it. */
+  message: { ts: string; text: string; blocks: unknown[] };
+  button: { actionId: string; value: string; blockId: string; label: string };
+  responseUrl: string;
+  /** Unix seconds with fraction, as a string (`action_ts`). */
+  actionTs: string;
+}
+
+/** A button press as Slack posts it: `payload=<block_actions JSON>`. */
+export function blockActionsBody(f: BlockActionFields): string {
+  const payload = {
+    type: 'block_actions',
+    user: { id: f.userId, username: f.userName, name: f.userName, team_id: f.teamId },
+    api_app_id: 'A0ZOOMJWT',
+    token: 'deprecated-verification-token',
+    container: { type: 'message', message_ts: f.message.ts, channel_id: f.channelId, is_ephemeral: false },
+    trigger_id: `${f.actionTs}.sandbox`,
+    team: { id: f.teamId, domain: 'sandbox' },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: f.channelId, name: f.channelName },
+    message: { type: 'message', ts: f.message.ts, text: f.message.text, blocks: f.message.blocks },
+    state: { values: {} },
+    response_url: f.responseUrl,
+    actions: [
+      {
+        type: 'button',
+        action_id: f.button.actionId,
+        block_id: f.button.blockId,
+        value: f.button.value,
+        text: { type: 'plain_text', text: f.button.label },
+        action_ts: f.actionTs,
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** POSTs a signed form body; resolves with the HTTP status and the parsed JSON answer, if any. */
+export async function sendSigned(
+  url: string,
+  body: string,
+  opts: { signingSecret: string; timestampS: number },
+): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(opts.timestampS),
+      'x-slack-signature': sign(opts.signingSecret, opts.timestampS, body),
+    },
+    body,
+  });
+  const text = await res.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json };
 }

@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ZoomCallLog } from '../../src/zoom/types';
+import type { ZoomCallLog } from '../zoom/types';
 
 export interface FakeZoomAccount {
   accountId: string;

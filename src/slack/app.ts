@@ -8,6 +8,33 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { boltLogger } from './boltLogger';
 import { BODY_LIMIT_BYTES } from './guard';
+import { ACTION, COMMAND } from './ids';
+
+const KNOWN_ACTIONS = new Set<string>(Object.values(ACTION));
+
+/**
+ * Payloads no listener handles (a button of another app's message, a stale custom action id, a
+ * modal we never opened, another slash command) are acknowledged at once and dropped. Without
+ * this Bolt would hold each one for its 3-second timeout and then answer 404.
+ */
+function acknowledgeUnhandled(app: App): void {
+  app.use(async ({ body, ack, next }) => {
+    const b = body as { type?: string; command?: string; actions?: Array<{ action_id?: string }> };
+    const handled =
+      b.command !== undefined
+        ? b.command === COMMAND
+        : b.type === 'block_actions'
+          ? (b.actions ?? []).some((a) => KNOWN_ACTIONS.has(String(a.action_id)))
+          : b.type === undefined || b.type === 'event_callback' || b.type === 'url_verification' || b.type === 'app_rate_limited';
+    if (handled || !ack) {
+      await next();
+      return;
+    }
+    await (ack as (msg?: unknown) => Promise<void>)(
+      b.command !== undefined ? { response_type: 'ephemeral', text: `This app only answers ${COMMAND}.` } : undefined,
+    );
+  });
+}
 
 export interface SlackAppHandle {
   app: App;
@@ -65,6 +92,7 @@ export function createSlackApp(deps: {
     app.error(async (error) => {
       log.error({ err: { message: error.message, code: (error as { code?: string }).code } }, 'slack listener failed');
     });
+    acknowledgeUnhandled(app);
     return { app, socketMode: true };
   }
 
@@ -81,5 +109,6 @@ export function createSlackApp(deps: {
   app.error(async (error) => {
     log.error({ err: { message: error.message, code: (error as { code?: string }).code } }, 'slack listener failed');
   });
+  acknowledgeUnhandled(app);
   return { app, requestListener: receiver.requestListener, socketMode: false };
 }

@@ -9,7 +9,12 @@ export function logSink(lines: string[] = []): { write(line: string): void; line
     lines,
     write(line: string) {
       lines.push(line);
-      if (file) appendFileSync(file, line.endsWith('\n') ? line : `${line}\n`);
+      if (!file) return;
+      try {
+        appendFileSync(file, line.endsWith('\n') ? line : `${line}\n`);
+      } catch {
+        // The folder is gone once the suite's teardown has scanned it; late lines have no reader.
+      }
     },
   };
 }

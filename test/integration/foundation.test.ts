@@ -12,7 +12,8 @@ import { SUBCOMMANDS } from '../../src/slack/commands';
 let app: Booted;
 
 beforeAll(async () => {
-  app = await bootApp('foundation');
+  // No scheduled polls: the key-count checks below must see only what requests change.
+  app = await bootApp('foundation', { POLL_EVERY: '0' });
 });
 afterAll(async () => {
   await app.stop();
@@ -110,6 +111,16 @@ describe('request authenticity', () => {
       statuses.push(`${res.status} ${raw.slice(0, 20)}`);
     }
     expect(statuses.filter((s) => s.startsWith('5'))).toEqual([]);
+  });
+
+  it('acknowledges buttons and payloads it has no listener for (Bolt would answer 404 after 3 s)', async () => {
+    const res = await app.click({ action_id: 'somebody_elses_button', value: 'x' });
+    expect(res.status).toBe(200);
+    const shortcut = new URLSearchParams({ payload: JSON.stringify({ type: 'shortcut', callback_id: 'x', team: { id: 'T0TEST' }, user: { id: 'U0ALICE' }, trigger_id: '1' }) }).toString();
+    expect((await postSigned(url(), shortcut, { signingSecret: TEST_SECRETS.signingSecret })).status).toBe(200);
+    const other = await postSigned(url(), commandBody({ text: 'hi', command: '/other' }), { signingSecret: TEST_SECRETS.signingSecret });
+    expect(other.status).toBe(200);
+    expect(visibleText(other.json)).toMatch(/only answers \/zoomjwt/);
   });
 
   it('refuses GET on the Slack endpoint', async () => {

@@ -86,6 +86,8 @@ export interface DigestModel {
   failedExecutions: ApprovalRequest[];
   /** False when the request store could not be read: the digest says so instead of showing none. */
   requestsKnown: boolean;
+  /** Sentences about Slack API problems (a channel the bot cannot post in, a revoked token). */
+  slackProblems?: string[];
   /** Audit entries of the last 24 h, oldest first. */
   changes: DigestChange[];
   /** Untracked created apps offered as candidates. */
@@ -209,6 +211,7 @@ function buildSections(model: DigestModel, now: number): Sections {
     }
   }
   if (!model.requestsKnown) problems.push(':warning: Approval requests could not be read; pending requests are not shown.');
+  for (const sentence of model.slackProblems ?? []) problems.push(`:warning: Slack: ${escapeMrkdwn(sentence)}`);
 
   for (const account of model.accounts) {
     const h = healthBy.get(account);

@@ -70,6 +70,7 @@ export function createDigestFeature(services: Services, options: DigestFeatureOp
     pollEveryMs: config.pollEveryMs,
     mode: config.actionsMode,
     requests: options.requests ?? requestListerFor(services),
+    slackProblems: (now) => services.slackHealth.problems(now),
     ...(options.sleep ? { sleep: options.sleep } : {}),
   };
   const alerts = createAlerts({ ...deps, channel: config.digestChannel });

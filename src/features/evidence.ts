@@ -98,12 +98,13 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
   }
 
   async function loadStatus(now: number, isPublic: boolean): Promise<StatusModel> {
-    const [tracked, candidates, health, pauses, pending] = await Promise.all([
+    const [tracked, candidates, health, pauses, pending, slackProblems] = await Promise.all([
       apps.list(),
       apps.candidates(),
       services.health.getAll(accountNames),
       Promise.all(accountNames.map((a) => getPause(services.redis, services.keys, a, now))),
       pendingCounts(),
+      services.slackHealth.problems(now).catch(() => []),
     ]);
     const ids = tracked.map((a) => a.appId);
     const [windows, summaries] = await Promise.all([usage.windowMany(ids, now), usage.summaryMany(ids)]);
@@ -135,6 +136,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
       apps: rows,
       candidates,
       public: isPublic,
+      slackProblems: slackProblems.map((p) => p.sentence),
     };
   }
 

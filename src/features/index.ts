@@ -3,13 +3,23 @@
  * listeners, job processors and schedulers; main.ts only merges them.
  */
 import type { Feature, Services } from '../services';
+import { createRequestStore } from '../store/requests';
 import { createApprovalsFeature } from './approvals';
 import { createDigestFeature } from './digest';
 import { createEvidenceFeature } from './evidence';
 
 export function createFeatures(services: Services): Feature[] {
+  const requests = createRequestStore(services.redis, services.keys);
   return [
-    createEvidenceFeature(services),
+    createEvidenceFeature(services, {
+      pendingRequests: async () => {
+        const counts = new Map<string, number>();
+        for (const req of await requests.listOpen()) {
+          if (req.status === 'pending') counts.set(req.appId, (counts.get(req.appId) ?? 0) + 1);
+        }
+        return counts;
+      },
+    }),
     createApprovalsFeature(services),
     createDigestFeature(services),
   ];

@@ -72,6 +72,8 @@ export interface DigestDeps {
   mode: 'dry-run' | 'live';
   /** Recent requests of any status; absent until the approvals feature provides it. */
   requests?: RequestLister;
+  /** Slack API problems (bot not in channel, bad token…) still unresolved. */
+  slackProblems?: (now: number) => Promise<Array<{ sentence: string; count: number }>>;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -147,7 +149,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
   const tracked = await deps.apps.list();
   const ids = tracked.map((a) => a.appId);
   const days7 = lastNDays(now, 7);
-  const [windows, summaries, health, changes, candidates, yesterday, requests] = await Promise.all([
+  const [windows, summaries, health, changes, candidates, yesterday, requests, slackProblems] = await Promise.all([
     deps.usage.windowMany(ids, now),
     deps.usage.summaryMany(ids),
     deps.health.getAll(deps.accounts),
@@ -163,6 +165,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
           },
         )
       : Promise.resolve(null),
+    deps.slackProblems ? deps.slackProblems(now).catch(() => []) : Promise.resolve([]),
   ]);
 
   const apps: DigestApp[] = await Promise.all(
@@ -210,6 +213,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
     operatorSteps: [],
     failedExecutions: [],
     requestsKnown: requests !== null || !deps.requests,
+    slackProblems: slackProblems.map((p) => (p.count > 1 ? `${p.sentence} (${p.count} times)` : p.sentence)),
     changes: changes.map((e) => ({ type: e.type, at: e.at, summary: e.summary, ...(e.actor ? { actor: e.actor } : {}), ...(e.appId ? { appId: e.appId } : {}) })),
     candidates: candidates.length,
     soakPeriodMs: deps.soakPeriodMs,

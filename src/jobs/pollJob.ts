@@ -86,6 +86,9 @@ export function createPollProcessor(deps: PollDeps): Processor {
     } finally {
       clearInterval(heartbeat);
       await deps.redis.eval(RELEASE, 1, key, token).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'poll lock release failed'));
+      // Alerts that compare evidence with the lifecycle (calls after disable, polling failing
+      // for an hour) run now rather than on their next scheduled check.
+      await deps.events.emit({ type: 'poll_completed', account });
     }
   };
 }

@@ -37,6 +37,8 @@ export interface StatusModel {
   apps: StatusAppRow[];
   candidates: CandidateApp[];
   public?: boolean;
+  /** Unresolved Slack API problems, as sentences (bot not in the digest channel, revoked token…). */
+  slackProblems?: string[];
 }
 
 /** Full entries at most (apps being called or soaking); the rest get one line. */
@@ -223,6 +225,9 @@ export function renderStatus(model: StatusModel, now: number): SlackMessage {
     ),
   );
   blocks.push(section(`*Polling*\n${model.accounts.map((h) => healthLine(h, now, model.pollEveryMs)).join('\n')}`));
+  if (model.slackProblems?.length) {
+    blocks.push(section(`*Slack*\n${model.slackProblems.slice(0, 5).map((p) => `:warning: ${escapeMrkdwn(p)}`).join('\n')}`));
+  }
   blocks.push(divider());
 
   // Blocks after the apps: divider + candidates, the "more" line, the footer.

@@ -11,16 +11,21 @@
  * next poll resumes: with the stored page token while it is still valid (Zoom: 15 minutes),
  * otherwise from the newest page again, skipping the zone already folded. Nothing is counted
  * twice and nothing is lost.
+ *
+ * Speed (the bench's ingest figure): while a page folds in Redis, the next page is already being
+ * fetched, but only when the page cannot end the read (every entry at or above the cutoff and a
+ * next token), so the prefetch never spends a Zoom request the read would not have made.
  */
 import { normaliseEndpoint, statusClass } from '../domain/endpoints';
 import { utcDay } from '../domain/format';
 import type { Logger } from '../log';
 import { ZoomError, ZoomPausedError, ZOOM_CODES } from '../zoom/errors';
-import type { LogDuration, ZoomApi, ZoomCallLog } from '../zoom/types';
+import type { CallLogPage, LogDuration, ZoomApi, ZoomCallLog } from '../zoom/types';
 import {
   DAY_MS,
   HOUR_MS,
   OVERLAP_MS,
+  SAMPLE_CAP,
   type FoldEntry,
   type ReadState,
   type UsageStore,
@@ -68,6 +73,40 @@ export function chooseDuration(state: ReadState, now: number): LogDuration {
   return DURATIONS.find((d) => d * DAY_MS >= needMs) ?? 30;
 }
 
+// The last UTC day formatted: a page's entries share one or two days, and formatting is per entry.
+let memoDayNumber = Number.NaN;
+let memoDay = '';
+function dayOf(time: number): string {
+  const n = Math.floor(time / DAY_MS);
+  if (n !== memoDayNumber) {
+    memoDay = utcDay(time);
+    memoDayNumber = n;
+  }
+  return memoDay;
+}
+
+/**
+ * The newest distinct entries a read has seen (trace id → time), at most SAMPLE_CAP of them, and
+ * the time below which an entry can no longer enter the stored sample of the SAMPLE_CAP newest.
+ */
+class SampleHorizon {
+  private newest = new Map<string, number>();
+  floor = Number.NEGATIVE_INFINITY;
+  see(entries: readonly FoldEntry[]): void {
+    let added = false;
+    for (const e of entries) {
+      // Older than the floor: it cannot be among the newest, and the floor cannot move for it.
+      if (e.time < this.floor) continue;
+      this.newest.set(e.traceId, e.time);
+      added = true;
+    }
+    if (!added || this.newest.size < SAMPLE_CAP) return;
+    const kept = [...this.newest].sort((a, b) => b[1] - a[1]).slice(0, SAMPLE_CAP);
+    this.newest = new Map(kept);
+    this.floor = kept[kept.length - 1]![1];
+  }
+}
+
 /** One raw entry → what the page script folds; null for entries that cannot be read. */
 export function toFoldEntry(e: ZoomCallLog): FoldEntry | null {
   const time = Number(e.time);
@@ -77,7 +116,7 @@ export function toFoldEntry(e: ZoomCallLog): FoldEntry | null {
   return {
     traceId: e.trace_id,
     time,
-    day: utcDay(time),
+    day: dayOf(time),
     hour: Math.floor(time / HOUR_MS),
     statusClass: statusClass(status),
     endpointKey: ep.key,
@@ -91,6 +130,32 @@ export function toFoldEntry(e: ZoomCallLog): FoldEntry | null {
       traceId: e.trace_id,
     },
   };
+}
+
+/** A page with its entries normalised; `unreadable` counts the raw entries that were dropped. */
+interface ReadPage {
+  nextPageToken: string;
+  skipped?: number;
+  entries: FoldEntry[];
+  unreadable: number;
+}
+
+function readPage(page: CallLogPage): ReadPage {
+  const entries: FoldEntry[] = [];
+  let unreadable = 0;
+  for (const raw of page.entries) {
+    const e = toFoldEntry(raw);
+    if (e) entries.push(e);
+    else unreadable++;
+  }
+  return { nextPageToken: page.nextPageToken, ...(page.skipped !== undefined ? { skipped: page.skipped } : {}), entries, unreadable };
+}
+
+/** Whether the page script will ask for the next page (the same test as its `complete`, negated). */
+function continues(page: ReadPage, entries: readonly FoldEntry[], cutoff: number): boolean {
+  if (page.nextPageToken === '' || entries.length === 0) return false;
+  for (const e of entries) if (e.time < cutoff) return false;
+  return true;
 }
 
 export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
@@ -108,6 +173,22 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
     const now = clock();
     const cutoff = state.watermark === undefined ? 0 : state.watermark - OVERLAP_MS;
     const inProgress = state.inProgress;
+    // The cutoff the page script applies: an interrupted read keeps its own.
+    const effectiveCutoff = inProgress?.cutoff ?? cutoff;
+    const horizon = new SampleHorizon();
+    let prefetched: { token: string; page: Promise<ReadPage> } | undefined;
+    // Entries are normalised as soon as the page arrives: for a prefetched page, while the
+    // previous one is still folding in Redis.
+    const fetchPage = (pageToken: string | undefined): Promise<ReadPage> => {
+      result.requests++;
+      return zoom
+        .listCallLogs(appId, {
+          duration,
+          pageSize: CALL_LOG_PAGE_SIZE,
+          ...(pageToken !== undefined ? { nextPageToken: pageToken } : {}),
+        })
+        .then(readPage);
+    };
     let token: string | undefined;
     let duration = chooseDuration(state, now);
     if (inProgress?.token && inProgress.tokenAt !== undefined && now - inProgress.tokenAt < TOKEN_REUSE_MS) {
@@ -122,12 +203,9 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
       if (deps.maxPages !== undefined && result.pages >= deps.maxPages) break;
       let page;
       try {
-        result.requests++;
-        page = await zoom.listCallLogs(appId, {
-          duration,
-          pageSize: CALL_LOG_PAGE_SIZE,
-          ...(token !== undefined ? { nextPageToken: token } : {}),
-        });
+        const ahead = prefetched !== undefined && prefetched.token === token ? prefetched.page : undefined;
+        prefetched = undefined;
+        page = await (ahead ?? fetchPage(token));
       } catch (err) {
         if (token !== undefined && !restarted && err instanceof ZoomError && err.code === ZOOM_CODES.invalidNextPageToken) {
           // The token expired under us: read again from the newest page; the state skips what is folded.
@@ -146,13 +224,15 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
         }
         throw err;
       }
-      const entries: FoldEntry[] = [];
-      for (const raw of page.entries) {
-        const e = toFoldEntry(raw);
-        if (e) entries.push(e);
-        else result.skipped++;
+      const { entries } = page;
+      result.skipped += page.unreadable + (page.skipped ?? 0);
+      horizon.see(entries);
+      if (continues(page, entries, effectiveCutoff) && (deps.maxPages === undefined || result.pages + 1 < deps.maxPages)) {
+        const next = fetchPage(page.nextPageToken);
+        // Awaited on the next turn of the loop; a fold that throws first must not leave it unhandled.
+        next.catch(() => undefined);
+        prefetched = { token: page.nextPageToken, page: next };
       }
-      result.skipped += page.skipped ?? 0;
       const folded = await usage.foldPage({
         appId,
         entries,
@@ -162,6 +242,7 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
         duration,
         now: clock(),
         lockToken,
+        sampleFloor: horizon.floor,
       });
       firstOfAttempt = false;
       result.pages++;

@@ -96,6 +96,12 @@ export interface FoldPageInput {
   duration: number;
   now: number;
   lockToken: string;
+  /**
+   * Entries older than this (epoch ms) are sent without their sample: the caller has seen at
+   * least SAMPLE_CAP distinct newer entries, all already in the sample (or pushed out of it by
+   * newer ones), so adding them would be trimmed away at once. Optional; default: send all.
+   */
+  sampleFloor?: number;
 }
 
 export interface FoldPageResult {
@@ -222,8 +228,11 @@ export const READ_LOCK_TTL_MS = 5 * 60_000;
  *       8 lock, 9.. day hashes.
  * ARGV: 1 cutoff (new read), 2 firstOfAttempt 0|1, 3 next token, 4 now, 5 duration, 6 lock token,
  *       7 overlap ms, 8 oldest hour kept, 9 sample cap, 10 retention ms after day end,
- *       11 entry count, then 8 values per entry: trace, time, day key index (1-based among the
- *       day keys), hour, status class, endpoint key, family, sample json.
+ *       11 entry count n, 12 JSON [[endpoint key, family], …], 13 JSON of one row per entry:
+ *       [trace, time, day key index (1-based among the day keys), hour, status class, endpoint
+ *       index (1-based in 12), sample json ('' when the entry cannot be among the sample's
+ *       newest)], 14 lock ttl. One JSON string instead of hundreds of arguments: encoding and
+ *       parsing the arguments was most of the ingest's cost on both sides.
  * Returns {folded, skipped, complete 0|1, newFamily...} or {-1} when the lock is not ours.
  */
 const FOLD_PAGE = `
@@ -245,12 +254,15 @@ if cutoff == nil then
 end
 
 local n = tonumber(ARGV[11])
+local EP = n > 0 and cjson.decode(ARGV[12]) or {}
+local rows = n > 0 and cjson.decode(ARGV[13]) or {}
 local E = {}
 local pmax, pmin
-for i = 0, n - 1 do
-  local b = 12 + i * 8
-  local t = tonumber(ARGV[b + 1])
-  E[#E + 1] = {ARGV[b], t, tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], ARGV[b + 7]}
+for i = 1, n do
+  local r = rows[i]
+  local t = r[2]
+  local ep = EP[r[6]]
+  E[#E + 1] = {r[1], t, r[3], r[4], r[5], ep[1], ep[2], r[7]}
   if pmax == nil or t > pmax then pmax = t end
   if pmin == nil or t < pmin then pmin = t end
 end
@@ -280,6 +292,7 @@ local folded, skipped = 0, 0
 local pageSeen = {}
 local days = {}
 local hourInc = {}
+local hourFields = {}
 local fams = {}
 local topAdd, floorAdd, sampleAdd = {}, {}, {}
 local sLast, sOk, sFail, sFirst
@@ -311,12 +324,18 @@ for _, e in ipairs(E) do
     if d.f[key] == nil or t < d.f[key] then d.f[key] = t end
     if d.l[key] == nil or t > d.l[key] then d.l[key] = t end
     if h >= minHour then
-      local hs = fmt(h)
-      hourInc['t:' .. hs] = (hourInc['t:' .. hs] or 0) + 1
-      if ok then hourInc['s:' .. hs] = (hourInc['s:' .. hs] or 0) + 1 end
+      -- Field names once per hour of the page, not once per entry.
+      local hf = hourFields[h]
+      if hf == nil then
+        local hs = fmt(h)
+        hf = {t = 't:' .. hs, s = 's:' .. hs, e = 'e:' .. hs, x = 'x:' .. hs .. ':'}
+        hourFields[h] = hf
+      end
+      hourInc[hf.t] = (hourInc[hf.t] or 0) + 1
+      if ok then hourInc[hf.s] = (hourInc[hf.s] or 0) + 1 end
       if failed then
-        hourInc['e:' .. hs] = (hourInc['e:' .. hs] or 0) + 1
-        local xf = 'x:' .. hs .. ':' .. key
+        hourInc[hf.e] = (hourInc[hf.e] or 0) + 1
+        local xf = hf.x .. key
         hourInc[xf] = (hourInc[xf] or 0) + 1
       end
     end
@@ -325,11 +344,12 @@ for _, e in ipairs(E) do
     if ok and (sOk == nil or t > sOk) then sOk = t end
     if failed and (sFail == nil or t > sFail) then sFail = t end
     fams[e[7]] = true
-    local ts = fmt(t)
-    if t >= topEdge - ov then topAdd[#topAdd + 1] = ts; topAdd[#topAdd + 1] = trace end
-    if newFloor ~= nil and t <= newFloor + ov then floorAdd[#floorAdd + 1] = ts; floorAdd[#floorAdd + 1] = trace end
-    sampleAdd[#sampleAdd + 1] = ts
-    sampleAdd[#sampleAdd + 1] = e[8]
+    if t >= topEdge - ov then topAdd[#topAdd + 1] = fmt(t); topAdd[#topAdd + 1] = trace end
+    if newFloor ~= nil and t <= newFloor + ov then floorAdd[#floorAdd + 1] = fmt(t); floorAdd[#floorAdd + 1] = trace end
+    if e[8] ~= '' then
+      sampleAdd[#sampleAdd + 1] = fmt(t)
+      sampleAdd[#sampleAdd + 1] = e[8]
+    end
   end
 end
 
@@ -371,8 +391,10 @@ if folded > 0 then
   for fam, _ in pairs(fams) do
     if redis.call('SADD', families, fam) == 1 then newFamilies[#newFamilies + 1] = fam end
   end
-  redis.call('ZADD', sample, unpack(sampleAdd))
-  redis.call('ZREMRANGEBYRANK', sample, 0, -(cap + 1))
+  if #sampleAdd > 0 then
+    redis.call('ZADD', sample, unpack(sampleAdd))
+    redis.call('ZREMRANGEBYRANK', sample, 0, -(cap + 1))
+  end
 end
 if #topAdd > 0 then redis.call('ZADD', seenTop, unpack(topAdd)) end
 if #floorAdd > 0 then redis.call('ZADD', seenFloor, unpack(floorAdd)) end
@@ -406,7 +428,7 @@ else
       redis.call('ZREMRANGEBYSCORE', seenTop, '(' .. fmt(newFloor + ov), '(' .. fmt(newSegTop - ov))
     end
   end
-  redis.call('PEXPIRE', lock, ARGV[12 + n * 8] or '300000')
+  redis.call('PEXPIRE', lock, ARGV[14] or '300000')
 end
 local out = {folded, skipped, complete and 1 or 0}
 for _, f in ipairs(newFamilies) do out[#out + 1] = f end
@@ -580,23 +602,69 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     return out;
   }
 
+  /*
+   * Windows and endpoint tables derive from counters that only the page script changes, and it
+   * bumps the summary's `ingested` in the same atomic step. So they are memoised per process under
+   * that stamp, read before the data: a fold landing in between makes a memo newer than its stamp,
+   * never older, and the next read sees a new stamp and recomputes. Between polls `/zoomjwt
+   * status` then costs one small pipeline instead of a script over every hourly counter of every
+   * app (the bench's status profile: Redis-bound). Day hashes also expire, 400 days after their
+   * day, far outside the 7- and 30-day tables read here. At most one memo per app and table size.
+   */
+  const windowMemo = new Map<string, { stamp: string; hour: number; window: UsageWindow }>();
+  const endpointMemo = new Map<string, { stamp: string; days: string; rows: EndpointUsage[] }>();
+
+  async function stamps(appIds: string[]): Promise<Array<string | null>> {
+    const pipe = redis.pipeline();
+    for (const id of appIds) pipe.hget(k.summary(id), 'ingested');
+    const rows = (await pipe.exec()) ?? [];
+    return appIds.map((_, i) => {
+      const [err, v] = rows[i] ?? [null, null];
+      if (err) throw err;
+      return typeof v === 'string' ? v : null;
+    });
+  }
+
   async function windowMany(appIds: string[], nowMs: number): Promise<Map<string, UsageWindow>> {
     const out = new Map<string, UsageWindow>();
     if (appIds.length === 0) return out;
     const nowHour = Math.floor(nowMs / HOUR_MS);
-    const pipe = redis.pipeline() as unknown as { zjtUsageWindow(key: string, h: number): unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
-    for (const id of appIds) pipe.zjtUsageWindow(k.hours(id), nowHour);
-    const rows = (await pipe.exec()) ?? [];
-    appIds.forEach((id, i) => {
-      const [err, r] = rows[i] ?? [null, null];
-      if (err) throw err;
-      out.set(id, r ? toWindow(r) : emptyWindow());
+    const current = await stamps(appIds);
+    const found: Array<UsageWindow | undefined> = appIds.map((id, i) => {
+      const memo = windowMemo.get(id);
+      return memo && current[i] !== null && memo.stamp === current[i] && memo.hour === nowHour ? { ...memo.window } : undefined;
     });
+    const misses = appIds.map((_, i) => i).filter((i) => found[i] === undefined);
+    if (misses.length) {
+      const pipe = redis.pipeline() as unknown as { zjtUsageWindow(key: string, h: number): unknown; exec(): Promise<Array<[Error | null, unknown]> | null> };
+      for (const i of misses) pipe.zjtUsageWindow(k.hours(appIds[i]!), nowHour);
+      const rows = (await pipe.exec()) ?? [];
+      misses.forEach((i, j) => {
+        const [err, r] = rows[j] ?? [null, null];
+        if (err) throw err;
+        const window = r ? toWindow(r) : emptyWindow();
+        found[i] = window;
+        const stamp = current[i];
+        if (stamp !== null && stamp !== undefined) windowMemo.set(appIds[i]!, { stamp, hour: nowHour, window: { ...window } });
+      });
+    }
+    appIds.forEach((id, i) => out.set(id, found[i] ?? emptyWindow()));
     return out;
   }
 
   async function endpoints(appId: string, days: string[]): Promise<EndpointUsage[]> {
     if (days.length === 0) return [];
+    const memoKey = `${appId}|${days.length}`;
+    const daysKey = days.join(',');
+    const [stamp] = await stamps([appId]);
+    const memo = endpointMemo.get(memoKey);
+    if (memo && stamp !== null && stamp !== undefined && memo.stamp === stamp && memo.days === daysKey) return memo.rows.map((r) => ({ ...r }));
+    const rows = await readEndpoints(appId, days);
+    if (stamp !== null && stamp !== undefined) endpointMemo.set(memoKey, { stamp, days: daysKey, rows: rows.map((r) => ({ ...r })) });
+    return rows;
+  }
+
+  async function readEndpoints(appId: string, days: string[]): Promise<EndpointUsage[]> {
     const pipe = redis.pipeline();
     for (const d of days) pipe.hgetall(k.day(appId, d));
     const rows = (await pipe.exec()) ?? [];
@@ -741,6 +809,10 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
         USAGE_RETENTION_DAYS * DAY_MS,
         entries.length,
       ];
+      const endpointIndex = new Map<string, number>();
+      const endpointPairs: Array<[string, string]> = [];
+      const rows: Array<[string, number, number, number, string, number, string]> = [];
+      const sampleFloor = input.sampleFloor ?? Number.NEGATIVE_INFINITY;
       for (const e of entries) {
         let di = dayIndex.get(e.day);
         if (di === undefined) {
@@ -748,9 +820,15 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
           di = dayKeys.length;
           dayIndex.set(e.day, di);
         }
-        argv.push(e.traceId, e.time, di, e.hour, e.statusClass, e.endpointKey, e.family, JSON.stringify(e.sample));
+        const pair = `${e.endpointKey}\n${e.family}`;
+        let ei = endpointIndex.get(pair);
+        if (ei === undefined) {
+          ei = endpointPairs.push([e.endpointKey, e.family]);
+          endpointIndex.set(pair, ei);
+        }
+        rows.push([e.traceId, e.time, di, e.hour, e.statusClass, ei, e.time < sampleFloor ? '' : JSON.stringify(e.sample)]);
       }
-      argv.push(READ_LOCK_TTL_MS);
+      argv.push(JSON.stringify(endpointPairs), JSON.stringify(rows), READ_LOCK_TTL_MS);
       const fixed = [
         k.readstate(appId), k.seenTop(appId), k.seenFloor(appId), k.hours(appId),
         k.summary(appId), k.families(appId), k.sample(appId), k.lock(appId),

@@ -1,0 +1,145 @@
+/**
+ * Ack latency: signed `/zoomjwt status` commands and approve clicks on live requests against the
+ * real app, and the same bodies against the bare Bolt baseline, in interleaved rounds (each round
+ * runs every concurrency level, app and baseline alternating which goes first), so drifts of this
+ * shared machine hit both sides alike.
+ */
+import type { FakeSlack } from '../test/fakes/slackServer';
+import { actionBody, commandBody, postSigned } from '../test/fakes/signing';
+import { ACTION } from '../src/slack/ids';
+import { runLoad } from './load';
+import { summarise, type LatencySummary } from './stats';
+
+export const LEVELS = [1, 16, 64] as const;
+export type Level = (typeof LEVELS)[number];
+type Kind = 'status' | 'click';
+type Side = 'app' | 'baseline';
+
+export interface AckOptions {
+  appUrl: string;
+  baselineUrl: string;
+  signingSecret: string;
+  slack: FakeSlack;
+  teamId: string;
+  /** Apps to open requests on (each round opens one disable request per app). */
+  appIds: string[];
+  requester: string;
+  approvers: string[];
+  rounds: number;
+  statusCount: Record<Level, number>;
+  clickCount: Record<Level, number>;
+  /** Called after the warm-up round (memory mark). */
+  onWarm?: () => void | Promise<void>;
+  /** Called around the status load at concurrency 16 of the last round (profiling). */
+  around?: (phase: 'start' | 'stop') => Promise<void>;
+  log: (line: string) => void;
+}
+
+export interface AckResult {
+  status: Record<string, LatencySummary>;
+  click: Record<string, LatencySummary>;
+  baseline: Record<string, LatencySummary>;
+  baseline_click: Record<string, LatencySummary>;
+  /** Clicks whose answer was a signature (live requests), out of all timed clicks. */
+  live_clicks: number;
+  rounds: number;
+}
+
+export async function runAck(o: AckOptions): Promise<AckResult> {
+  const lat = new Map<string, { latencies: number[]; wallMs: number; errors: number }>();
+  const record = (side: Side, kind: Kind, level: Level, r: { latencies: number[]; wallMs: number; errors: number }) => {
+    const key = `${side}:${kind}:${level}`;
+    const acc = lat.get(key) ?? { latencies: [], wallMs: 0, errors: 0 };
+    acc.latencies.push(...r.latencies);
+    acc.wallMs += r.wallMs;
+    acc.errors += r.errors;
+    lat.set(key, acc);
+  };
+  const statusBody = () =>
+    commandBody({ text: 'status', team_id: o.teamId, user_id: o.requester, response_url: `${o.slack.responseUrlBase}status` });
+  const clickBody = (ids: string[], k: number) =>
+    actionBody({
+      action_id: ACTION.approve,
+      value: ids[k % ids.length]!,
+      user_id: o.approvers[Math.floor(k / ids.length) % o.approvers.length]!,
+      team_id: o.teamId,
+      channel_id: 'C0APPROVALS',
+      response_url: `${o.slack.responseUrlBase}click`,
+    });
+  const slackCommand = (url: string, text: string) =>
+    postSigned(url, commandBody({ text, team_id: o.teamId, user_id: o.requester, response_url: `${o.slack.responseUrlBase}open` }), {
+      signingSecret: o.signingSecret,
+    });
+
+  let liveClicks = 0;
+  let timedClicks = 0;
+  for (let round = 0; round <= o.rounds; round++) {
+    const warm = round === 0;
+    const scale = warm ? 0.25 : 1;
+    // Fresh live requests: one disable request per app, each able to take (required − 1) signatures.
+    const ids: string[] = [];
+    for (const appId of o.appIds) {
+      const res = await slackCommand(`${o.appUrl}`, `disable ${appId} benchmark round ${round}`);
+      const id = /`(R[0-9A-F]{10})`/.exec(JSON.stringify(res.json ?? {}))?.[1];
+      if (id) ids.push(id);
+    }
+    if (ids.length === 0) throw new Error('no approval request could be opened');
+    const respondedBefore = o.slack.responses.filter((r) => r.path.endsWith('/click')).length;
+    let k = 0;
+    for (const level of LEVELS) {
+      const sides: Side[] = (round + level) % 2 === 0 ? ['app', 'baseline'] : ['baseline', 'app'];
+      for (const kind of ['status', 'click'] as const) {
+        const count = Math.max(level, Math.round((kind === 'status' ? o.statusCount[level] : o.clickCount[level]) * scale));
+        const base = k;
+        for (const side of sides) {
+          const url = side === 'app' ? o.appUrl : o.baselineUrl;
+          const profiled = !warm && round === o.rounds && kind === 'status' && level === 16 && side === 'app';
+          if (profiled) await o.around?.('start');
+          const r = await runLoad({
+            url,
+            signingSecret: o.signingSecret,
+            concurrency: level,
+            count,
+            body: kind === 'status' ? statusBody : (i) => clickBody(ids, base + i),
+          });
+          if (profiled) await o.around?.('stop');
+          if (!warm) record(side, kind, level, r);
+        }
+        if (kind === 'click') {
+          k += count;
+          if (!warm) timedClicks += count;
+        }
+      }
+    }
+    // Answers to clicks go to the response URL after the ack; give the last ones time to land.
+    await new Promise((r) => setTimeout(r, 1500));
+    const answers = o.slack.responses.filter((r) => r.path.endsWith('/click')).slice(respondedBefore);
+    if (!warm) liveClicks += answers.filter((a) => /Signed \(/.test(JSON.stringify(a.body))).length;
+    for (const id of ids) {
+      await postSigned(
+        `${o.appUrl}`,
+        actionBody({ action_id: ACTION.cancel, value: id, user_id: o.requester, team_id: o.teamId, response_url: `${o.slack.responseUrlBase}cancel` }),
+        { signingSecret: o.signingSecret },
+      );
+    }
+    // Cancels finish after their ack; the next round's requests must not meet them still open.
+    await new Promise((r) => setTimeout(r, 1000));
+    o.log(`  ack round ${round}${warm ? ' (warm-up, not counted)' : ''}: ${ids.length} live requests, ${k} clicks`);
+    if (warm) await o.onWarm?.();
+  }
+  const out = (side: Side, kind: Kind) =>
+    Object.fromEntries(
+      LEVELS.map((level) => {
+        const v = lat.get(`${side}:${kind}:${level}`) ?? { latencies: [], wallMs: 0, errors: 0 };
+        return [`c${level}`, summarise(v.latencies, v.wallMs, v.errors)];
+      }),
+    );
+  return {
+    status: out('app', 'status'),
+    click: out('app', 'click'),
+    baseline: out('baseline', 'status'),
+    baseline_click: out('baseline', 'click'),
+    live_clicks: timedClicks ? liveClicks / timedClicks : 0,
+    rounds: o.rounds,
+  };
+}

@@ -140,10 +140,28 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     };
   }
 
+  /**
+   * Status is the command people run together (a channel reading the digest, a meeting).
+   * Requests that arrive while an answer is being built share that build (single flight), so a
+   * burst costs one read of Redis and one render, and the ack path stays light under load. No
+   * answer outlives its build: what a request sees was read after it arrived, or at most one
+   * build (milliseconds) earlier. Writes made by this process drop a build in flight.
+   */
+  const building = new Map<boolean, Promise<SlackMessage>>();
+  const invalidateStatus = () => building.clear();
   const status: CommandHandler = async (ctx) => {
     const arg = ctx.args.trim().toLowerCase();
     if (arg !== '' && arg !== 'public') return usageNotice('status', `I don't know \`${inline(ctx.args, 40).replace(/`/g, "'")}\` here.`);
-    return renderStatus(await loadStatus(ctx.now, arg === 'public'), ctx.now);
+    const isPublic = arg === 'public';
+    const inFlight = building.get(isPublic);
+    if (inFlight) return inFlight;
+    const message = loadStatus(ctx.now, isPublic).then((model) => renderStatus(model, ctx.now));
+    building.set(isPublic, message);
+    const done = () => {
+      if (building.get(isPublic) === message) building.delete(isPublic);
+    };
+    message.then(done, done);
+    return message;
   };
 
   const app: CommandHandler = async (ctx) => {
@@ -211,6 +229,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
         now,
       );
       if (!added) return notice(`*${inline(name, 80)}* \`${inline(appId, 128)}\` is already tracked; nothing changed.`);
+      invalidateStatus();
       await audit.append({
         type: 'app.tracked',
         actor: ctx.userId,
@@ -267,6 +286,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     if ('answer' in found) return found.answer;
     const target = found.app;
     if (!(await apps.untrack(target.appId))) return notice(`*${inline(target.name, 80)}* was not tracked any more; nothing changed.`);
+    invalidateStatus();
     await audit.append({
       type: 'app.untracked',
       actor: ctx.userId,
@@ -304,6 +324,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const target = found.app;
     const now = services.clock();
     await apps.update(target.appId, { owner: userId, ownerSetBy: ctx.userId, ownerSetAt: now });
+    invalidateStatus();
     await audit.append({
       type: 'app.owner',
       actor: ctx.userId,
@@ -325,6 +346,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const note = truncate(rest.replace(/\s+/g, ' ').trim(), MAX_NOTE);
     const now = services.clock();
     await apps.update(target.appId, { migrated: true, migratedNote: note, migratedBy: ctx.userId, migratedAt: now });
+    invalidateStatus();
     await audit.append({
       type: 'app.migrated',
       actor: ctx.userId,

@@ -65,6 +65,9 @@ export interface PollAccountDeps {
   maxPagesPerApp?: number;
 }
 
+/** Apps of one account read at the same time. */
+export const APPS_IN_PARALLEL = 3;
+
 const INTERNAL_SENTENCE = 'an internal error stopped the poll (details are in the worker logs)';
 
 /** Errors after which nothing else in this account can work in this poll. */
@@ -81,6 +84,9 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
   let internal: unknown;
 
   const fail = (err: ZoomError, appId?: string) => {
+    // Apps read in parallel can meet the same account-wide stop (a pause, refused credentials)
+    // at once: that is one problem, reported once.
+    if (stopsPoll(err) && result.errors.some((e) => e.kind === err.kind)) return;
     zoomErrors.push(err);
     result.errors.push({ ...(appId !== undefined ? { appId } : {}), kind: err.kind, message: err.explain() });
     if (err instanceof ZoomPausedError) result.pausedUntil = err.until;
@@ -110,13 +116,15 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
       stopped = stopsPoll(err);
     }
 
-    // 2. Each tracked app: info, then its call logs.
-    for (const app of tracked) {
+    // 2. Each tracked app: info, then its call logs. A few apps at a time: one app's read is a
+    // chain of round trips (Zoom, then Redis), so overlapping reads keeps both busy. Zoom's
+    // per-account QPS limit is shared; the client backs off on a QPS 429.
+    const pollOne = async (app: TrackedApp): Promise<void> => {
       if (stopped) {
         result.complete = false;
-        continue;
+        return;
       }
-      if (app.state === 'removed' || app.goneAt !== undefined) continue;
+      if (app.state === 'removed' || app.goneAt !== undefined) return;
       let info: ZoomAppInfo | null;
       try {
         counted++;
@@ -125,14 +133,14 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         if (!(err instanceof ZoomError)) throw err;
         fail(err, app.appId);
         result.complete = false;
-        stopped = stopsPoll(err);
-        continue;
+        stopped ||= stopsPoll(err);
+        return;
       }
       if (info === null) {
         await apps.update(app.appId, { goneAt: clock() });
         log.warn({ appId: app.appId }, 'tracked app no longer exists in Zoom');
         await emit({ type: 'app_gone', account, appId: app.appId, name: app.name });
-        continue;
+        return;
       }
       const changed = changedFields(app, info);
       if (changed) await apps.update(app.appId, changed);
@@ -156,9 +164,15 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
       }
       if (read.error) {
         fail(read.error, app.appId);
-        stopped = stopsPoll(read.error);
+        stopped ||= stopsPoll(read.error);
       }
-    }
+    };
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(APPS_IN_PARALLEL, tracked.length) }, async () => {
+        while (next < tracked.length) await pollOne(tracked[next++]!);
+      }),
+    );
   } catch (err) {
     internal = err;
     result.complete = false;

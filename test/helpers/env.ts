@@ -35,14 +35,17 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Rec
   };
 }
 
-/** Deletes every key of a test prefix (never FLUSHDB: other test files share the server). */
-export async function dropPrefix(prefix: string, url = 'redis://127.0.0.1:6379'): Promise<void> {
+/**
+ * Deletes every key of a test prefix (never FLUSHDB: other test files share the server).
+ * `family: true` also takes every prefix that starts with it (files that make one per test).
+ */
+export async function dropPrefix(prefix: string, url = 'redis://127.0.0.1:6379', options: { family?: boolean } = {}): Promise<void> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
     let cursor = '0';
     do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+      const [next, found] = await redis.scan(cursor, 'MATCH', options.family ? `{${prefix}*` : `{${prefix}}*`, 'COUNT', 1000);
       cursor = next;
       if (found.length) await redis.unlink(...found);
     } while (cursor !== '0');

@@ -15,6 +15,7 @@ import {
   type AuditLog,
 } from '../../src/store/audit';
 import { createKeys, type Keys } from '../../src/store/keys';
+import { dropPrefix } from '../helpers/env';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const FILE_PREFIX = `zjt-test-audit-${randomBytes(4).toString('hex')}`;
@@ -35,12 +36,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${FILE_PREFIX}*`, 'COUNT', 500);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
+  await dropPrefix(FILE_PREFIX, undefined, { family: true });
   await Promise.all(connections.map((c) => (c.status === 'end' ? undefined : c.quit())));
 });
 

@@ -14,6 +14,7 @@ import { createKeys, type Keys } from '../../src/store/keys';
 import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
 import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
 import { dailyLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { dropPrefix } from '../helpers/env';
 
 const FILE_PREFIX = `zjt-test-pollAccount-${randomBytes(4).toString('hex')}`;
 let now = Math.floor(Date.now() / 60_000) * 60_000;
@@ -30,12 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${FILE_PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
+  await dropPrefix(FILE_PREFIX, undefined, { family: true });
   await redis.quit();
   await fake.close();
 });

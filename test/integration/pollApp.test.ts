@@ -15,6 +15,7 @@ import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage
 import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
 import { ZoomPausedError } from '../../src/zoom/errors';
 import { dailyLimited, qpsLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { dropPrefix } from '../helpers/env';
 
 const FILE_PREFIX = `zjt-test-pollApp-${randomBytes(4).toString('hex')}`;
 // Near real time: day hashes expire 400 days after their day.
@@ -33,12 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${FILE_PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
+  await dropPrefix(FILE_PREFIX, undefined, { family: true });
   await redis.quit();
   await fake.close();
 });

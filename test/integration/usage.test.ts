@@ -15,6 +15,7 @@ import { createKeys, type Keys } from '../../src/store/keys';
 import { createUsageStore, DAY_MS, HOUR_MS, OVERLAP_MS, type UsageStore } from '../../src/store/usage';
 import { ZoomError, ZoomPausedError } from '../../src/zoom/errors';
 import type { LogDuration, ZoomApi, ZoomCallLog } from '../../src/zoom/types';
+import { dropPrefix } from '../helpers/env';
 
 const FILE_PREFIX = `zjt-test-usage-${randomBytes(4).toString('hex')}`;
 // Near real time: day hashes expire 400 days after their day, so fake dates must not be ancient.
@@ -29,12 +30,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${FILE_PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
+  await dropPrefix(FILE_PREFIX, undefined, { family: true });
   await redis.quit();
 });
 

@@ -11,7 +11,9 @@
  */
 import type { Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '../log';
 import type { Services } from '../services';
+import { READ_LOCK_TTL_MS, type UsageStore } from '../store/usage';
 import { pollAccount, type PollAccountResult } from './pollAccount';
 import type { Processor } from './queues';
 
@@ -32,6 +34,45 @@ const LOCK_RENEW_MS = 20_000;
 // KEYS[1] lock; ARGV[1] token; ARGV[2] ttl ms. Renews only a lock we still hold.
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** How long to wait between attempts at a lock release that failed because Redis was away (ms). */
+const RELEASE_RETRY_MS = 1_000;
+
+/**
+ * Releases a lock, trying again while Redis is away, until `giveUpMs` of real time has passed
+ * (the lock's TTL: past it the lock has expired by itself). A release lost to a Redis restart
+ * would otherwise leave the lock for its whole TTL, and every poll in that time would skip the
+ * account or the app as "busy" while `/zoomjwt poll` said a poll was under way. Releases compare
+ * the token, so trying again is harmless.
+ */
+async function releasePatiently(release: () => Promise<unknown>, giveUpMs: number, log: Logger, what: string): Promise<void> {
+  const deadline = Date.now() + giveUpMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await release();
+      if (attempt > 1) log.info({ attempt }, `${what} released once Redis answered again`);
+      return;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (Date.now() + RELEASE_RETRY_MS > deadline) {
+        log.warn({ err: { message } }, `${what} release failed; it expires by itself`);
+        return;
+      }
+      if (attempt === 1) log.warn({ err: { message } }, `${what} release failed; trying again until Redis answers`);
+      // Unref'd: a process shutting down while Redis is away does not wait for this.
+      await new Promise((r) => setTimeout(r, RELEASE_RETRY_MS).unref());
+    }
+  }
+}
+
+/** The usage store with per-app read-lock releases that outlast a Redis restart. */
+function withPatientReleases(usage: UsageStore, log: Logger): UsageStore {
+  return {
+    ...usage,
+    releaseReadLock: (appId, token) =>
+      releasePatiently(() => usage.releaseReadLock(appId, token), READ_LOCK_TTL_MS, log.child({ appId }), 'call-log read lock'),
+  };
+}
 
 export type PollJobResult =
   | { account: string; skipped: 'busy' | 'unknown_account' }
@@ -73,7 +114,7 @@ export function createPollProcessor(deps: PollDeps): Processor {
         account,
         zoom,
         apps: deps.apps,
-        usage: deps.usage,
+        usage: withPatientReleases(deps.usage, log),
         health: deps.health,
         clock: deps.clock,
         log: deps.log,
@@ -85,7 +126,7 @@ export function createPollProcessor(deps: PollDeps): Processor {
       return { ...rest, errors: errors.length };
     } finally {
       clearInterval(heartbeat);
-      await deps.redis.eval(RELEASE, 1, key, token).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'poll lock release failed'));
+      await releasePatiently(() => deps.redis.eval(RELEASE, 1, key, token), LOCK_TTL_MS, log, 'poll lock');
       // Alerts that compare evidence with the lifecycle (calls after disable, polling failing
       // for an hour) run now rather than on their next scheduled check.
       await deps.events.emit({ type: 'poll_completed', account });

@@ -18,6 +18,7 @@ import { commandBody, postSigned } from '../test/fakes/signing';
 import { startFakeSlack } from '../test/fakes/slackServer';
 import { startFakeZoom } from '../test/fakes/zoomServer';
 import { runAck, type AckResult } from './ack';
+import { runBoot } from './boot';
 import { spawnChild, type Child } from './child';
 import { bulkAppId, fleetAppId, populate, writeAccountsFile } from './fleet';
 import { hotFunctions } from './profile';
@@ -101,6 +102,11 @@ async function main(): Promise<void> {
       PORT: '0',
       ROLE: 'all',
     };
+    // 2a. Boot and /zoomjwt help, on the compiled entry point (its own prefix, no tracked apps).
+    const boot = await runBoot({ ...env, REDIS_PREFIX: `${prefix}-boot`, ZOOM_APP_IDS: '' }, 210);
+    await dropPrefix(redis, `${prefix}-boot`);
+    log(`boot: /healthz after ${boot.to_healthz_ms} ms (start() ${boot.start_ms} ms); help ack p50 ${boot.help.p50_ms} ms, p99 ${boot.help.p99_ms} ms`);
+
     const app = await spawnChild(join(HERE, 'appProcess.ts'), env, join(work, 'app.log'));
     children.push(app);
     const baseline = await spawnChild(join(HERE, 'baseline.ts'), env, join(work, 'baseline.log'));
@@ -238,6 +244,7 @@ async function main(): Promise<void> {
         click_ratio_p99: round(c16(ack.click) / c16(ack.baseline_click)),
         max_ms_at_64: Math.max(ack.status.c64?.max_ms ?? 0, ack.click.c64?.max_ms ?? 0),
       },
+      boot,
       ingest: ingestResult,
       fleet_backfill: { entries: fleet.result.ingested, seconds: round(fleet.ms / 1000), entries_per_s: Math.round(fleet.result.ingested / (fleet.ms / 1000)) },
       poll,

@@ -30,6 +30,8 @@ export interface AckOptions {
   clickCount: Record<Level, number>;
   /** Called after the warm-up round (memory mark). */
   onWarm?: () => void | Promise<void>;
+  /** Called after every round (memory after a full collection). */
+  afterRound?: (round: number) => void | Promise<void>;
   /** Called around the status load at concurrency 16 of the last round (profiling). */
   around?: (phase: 'start' | 'stop') => Promise<void>;
   log: (line: string) => void;
@@ -126,6 +128,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
     await new Promise((r) => setTimeout(r, 1000));
     o.log(`  ack round ${round}${warm ? ' (warm-up, not counted)' : ''}: ${ids.length} live requests, ${k} clicks`);
     if (warm) await o.onWarm?.();
+    await o.afterRound?.(round);
   }
   const out = (side: Side, kind: Kind) =>
     Object.fromEntries(

@@ -4,6 +4,7 @@
  *  - `poll {account}`: one account poll (the body of the BullMQ poll job), timed here;
  *  - `profile {on, path}`: starts / stops the V8 CPU profiler (writes a .cpuprofile);
  *  - `memory`: the RSS samples taken every second since start;
+ *  - `gc`: a full garbage collection (the child runs with --expose-gc), then RSS and heap;
  *  - `stop`: a clean shutdown.
  * Running the app in its own process keeps the load generator off its event loop.
  */
@@ -61,6 +62,13 @@ async function handle(running: Running, msg: Msg): Promise<unknown> {
     case 'memory':
       sampleMemory();
       return { samples };
+    case 'gc': {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      const m = process.memoryUsage();
+      return { collected: Boolean(gc), rss: m.rss, heap: m.heapUsed };
+    }
     case 'stop':
       await running.stop();
       return { stopped: true };

@@ -15,7 +15,8 @@ export async function spawnChild(entry: string, env: Record<string, string>, log
   const log = createWriteStream(logFile);
   const proc = fork(entry, [], {
     env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx'],
+    // --expose-gc: memory is read after a full collection, so growth means retained objects.
+    execArgv: ['--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   proc.stdout?.pipe(log);

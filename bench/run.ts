@@ -186,6 +186,7 @@ async function main(): Promise<void> {
 
     // 4. Ack latency, app vs bare Bolt, interleaved rounds.
     let warmMark = 0;
+    const afterGc: Array<{ round: number; heap: number; rss: number }> = [];
     const ack: AckResult = await runAck({
       appUrl,
       baselineUrl,
@@ -200,6 +201,10 @@ async function main(): Promise<void> {
       clickCount: CLICK_COUNT,
       onWarm: () => {
         warmMark = Date.now();
+      },
+      afterRound: async (round) => {
+        const m = await app.call<{ heap: number; rss: number }>({ type: 'gc' });
+        afterGc.push({ round, heap: m.heap, rss: m.rss });
       },
       around: PROFILE
         ? async (phase) => {
@@ -223,6 +228,10 @@ async function main(): Promise<void> {
       heap_end_mb: mb(last.heap),
       seconds_observed: Math.round((last.t - first.t) / 1000),
       baseline_rss_end_mb: mb((await baseline.memory()).at(-1)?.rss ?? 0),
+      // Heap after a full collection at the end of each ack round (round 0 is the warm-up):
+      // flat means nothing is retained per request.
+      heap_after_gc_mb: afterGc.map((g) => mb(g.heap)),
+      heap_after_gc_growth_mb: afterGc.length > 1 ? mb(afterGc[afterGc.length - 1]!.heap - afterGc[0]!.heap) : 0,
     };
 
     const c16 = (x: Record<string, { p99_ms: number }>) => x.c16?.p99_ms ?? Number.NaN;
@@ -292,6 +301,9 @@ async function main(): Promise<void> {
         ['poll.requests_when_nothing_new', poll.requests_when_nothing_new, '', ''],
         ['status right after a poll (ms, c1)', poll.status_after_poll_ms, '', ''],
         ['memory.rss_growth_mb', memoryResult.rss_growth_mb, 'flat after warm-up', ''],
+        ['memory.heap_after_gc_growth_mb', memoryResult.heap_after_gc_growth_mb, 'flat after warm-up', ''],
+        ['boot.to_healthz_ms', boot.to_healthz_ms, '', ''],
+        ['ack.help.p50_ms / p99_ms', `${boot.help.p50_ms} / ${boot.help.p99_ms}`, '', ''],
       ],
     ));
     if (PROFILE) log(`\nprofiles (${profiles}): ${JSON.stringify(results.profiles, null, 1)}`);

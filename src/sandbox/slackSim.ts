@@ -67,6 +67,12 @@ export interface FakeSlack {
   setUsergroup(groupId: string, users: string[] | { error: string }): void;
   /** Scripts the next `times` calls of `method` to fail. */
   fail(method: string, failure: { error?: string; status?: number; retryAfter?: number }, times?: number): void;
+  /**
+   * The next `times` calls of `method` (whose arguments `match`, when given) are recorded but
+   * neither carried out nor answered (the connection stays open until close): a caller that dies
+   * meanwhile never had an effect.
+   */
+  hold(method: string, times?: number, match?: (args: Record<string, unknown>) => boolean): void;
   callsTo(method: string): SlackCall[];
   /** Resolves when a call to `method` matching `pred` arrives (or already has). */
   waitFor(method: string, pred?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
@@ -104,6 +110,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const users = new Map<string, FakeUser>();
   const groups = new Map<string, string[] | { error: string }>();
   const failures = new Map<string, Failure[]>();
+  const holds: Array<{ method: string; remaining: number; match?: (args: Record<string, unknown>) => boolean }> = [];
   const waiters: Array<() => void> = [];
   const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
@@ -185,6 +192,11 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const call: SlackCall = { method, authorization: req.headers.authorization, contentType: req.headers['content-type'], args, at: Date.now() };
       calls.push(call);
       notify();
+      const held = holds.find((h) => h.remaining > 0 && h.method === method && (!h.match || h.match(args)));
+      if (held) {
+        held.remaining -= 1;
+        return;
+      }
       const queue = failures.get(method);
       const failure = queue?.[0];
       if (failure) {
@@ -245,6 +257,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       queue.push({ ...failure, remaining: times });
       failures.set(method, queue);
     },
+    hold(method, times = 1, match) {
+      holds.push({ method, remaining: times, ...(match ? { match } : {}) });
+    },
     callsTo: (method) => calls.filter((c) => c.method === method),
     waitFor: (method, pred = () => true, timeoutMs = 5_000) =>
       waitUntil(() => calls.find((c) => c.method === method && pred(c)), method, timeoutMs),
@@ -260,6 +275,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       responses.length = 0;
       messages.clear();
       failures.clear();
+      holds.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -8,7 +8,8 @@
  * (else 401 code 124); `duration` filters by the fake's clock; page sizes are validated;
  * `next_page_token`s are opaque and expire after 15 minutes; unknown apps are 404 code 1401.
  * Failures are scripted: `failNext` (any status, headers, raw or JSON body), `hangNext`
- * (never answers), `revokeTokens`, `setDeleteMode`.
+ * (never answers), `holdDeleteResponses` (removes, then answers late or never), `revokeTokens`,
+ * `setDeleteMode`.
  *
  * Call logs are stored column-wise in typed arrays with interned strings, so a million entries
  * cost tens of megabytes and paging is a binary search, not a scan from the top.
@@ -96,6 +97,13 @@ export interface FakeZoom {
   readonly requests: string[];
   /** App ids DELETE was called for, in order (any outcome). */
   readonly deleted: string[];
+  /** App ids a DELETE actually removed (answered 2xx), in order: the effective removals. */
+  readonly removals: string[];
+  /**
+   * The next `n` DELETEs that remove an app do remove it, then answer after `ms` (never, when
+   * omitted; the connection stays open until close): the caller may die before it learns.
+   */
+  holdDeleteResponses(n: number, ms?: number): void;
   resetCounters(): void;
   close(): Promise<void>;
 }
@@ -347,6 +355,8 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
   const hangs: Array<{ remaining: number; path?: RegExp }> = [];
   const requests: string[] = [];
   const deleted: string[] = [];
+  const removals: string[] = [];
+  const deleteHolds: Array<{ remaining: number; ms?: number }> = [];
   let tokenRequests = 0;
   let deleteMode: DeleteMode = 'no_content';
   let tokenDelayMs = 0;
@@ -500,7 +510,15 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
         if (!ownedApp(res, account, appId)) return;
         if (deleteMode === 'forbidden') return zoomError(res, 403, 403, 'You do not have permission to delete this app.');
         apps.delete(appId);
-        return deleteMode === 'ok_empty' ? send(res, 200) : send(res, 204);
+        removals.push(appId);
+        const answerDelete = () => (deleteMode === 'ok_empty' ? send(res, 200) : send(res, 204));
+        const hold = deleteHolds.find((h) => h.remaining > 0);
+        if (hold) {
+          hold.remaining -= 1;
+          if (hold.ms !== undefined) setTimeout(answerDelete, hold.ms).unref();
+          return;
+        }
+        return answerDelete();
       }
       if (method === 'GET' && sub === 'api_call_logs') {
         if (!requireScope(res, account, ALL_SCOPES[2]!)) return;
@@ -617,10 +635,15 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
     },
     requests,
     deleted,
+    removals,
+    holdDeleteResponses(n, ms) {
+      deleteHolds.push({ remaining: n, ...(ms !== undefined ? { ms } : {}) });
+    },
     resetCounters() {
       tokenRequests = 0;
       requests.length = 0;
       deleted.length = 0;
+      removals.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

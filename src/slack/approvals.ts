@@ -23,7 +23,7 @@ import type { TrackedApp } from '../domain/app';
 import { escapeMrkdwn, lastNDays, timeUntil, truncate } from '../domain/format';
 import type { RequestAction } from '../domain/request';
 import type { Services } from '../services';
-import type { AuditEntry, AuditInput } from '../store/audit';
+import type { AppendOptions, AuditEntry, AuditInput } from '../store/audit';
 import type { RequestStore, TransitionResult } from '../store/requests';
 import { message, notice, section, context, type SlackMessage } from './blocks';
 import type { CommandContext, CommandTable } from './commands';
@@ -58,12 +58,17 @@ export interface ApprovalFlow {
   store: RequestStore;
   /** Redraws the card from the stored request; Slack failures are logged, never thrown. */
   refreshCard(req: StoredRequest): Promise<void>;
-  /** A DM to the requester (the bot's DM channel is the user id), with a link to the card. */
-  tellRequester(req: StoredRequest, text: string): Promise<void>;
+  /**
+   * A DM to the requester (the bot's DM channel is the user id), with a link to the card. With
+   * `once`, the message is claimed in Redis under that key before it is sent, so a step re-run
+   * after a crash never sends it twice (a crash between claim and send loses it instead).
+   */
+  tellRequester(req: StoredRequest, text: string, opts?: { once?: string }): Promise<void>;
   /** Everything that follows a request expiring (audit, card, requester), done by whoever expired it. */
   afterExpired(req: StoredRequest): Promise<void>;
   enqueueExecution(requestId: string): Promise<void>;
-  audit(input: AuditInput): Promise<AuditEntry | undefined>;
+  /** Appends to the audit log; failures are logged, never thrown (undefined then). */
+  audit(input: AuditInput, options?: AppendOptions): Promise<AuditEntry | undefined>;
   commands: CommandTable;
   register(app: App): void;
 }
@@ -107,9 +112,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   const log = s.log.child({ feature: 'approvals' });
   const mode = () => s.config.actionsMode;
 
-  async function audit(input: AuditInput): Promise<AuditEntry | undefined> {
+  async function audit(input: AuditInput, options?: AppendOptions): Promise<AuditEntry | undefined> {
     try {
-      return await s.audit.append(input);
+      return await s.audit.append(input, options);
     } catch (err) {
       // The transition already happened; a lost audit line is logged loudly, not turned into a
       // second attempt at the action.
@@ -153,7 +158,12 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     }
   }
 
-  async function tellRequester(req: StoredRequest, text: string): Promise<void> {
+  async function tellRequester(req: StoredRequest, text: string, opts: { once?: string } = {}): Promise<void> {
+    if (opts.once !== undefined) {
+      // Claimed before sending: of "maybe twice" and "maybe never" after a crash, a DM picks never.
+      const claimed = await s.redis.hsetnx(s.keys.k('notified', req.id), opts.once, String(s.clock()));
+      if (claimed === 0) return;
+    }
     const link = await permalink(req);
     const full = `${text}${link ? ` <${link}|Open the card>` : ''}`;
     try {

@@ -13,6 +13,10 @@
  * to), so they are safe across processes without WATCH/MULTI, which a shared auto-pipelined
  * connection cannot use. Within one process, appends on the same connection are queued so they
  * do not race each other into conflicts. Nothing here trims, edits or deletes the stream.
+ *
+ * An append may carry a `dedupeKey` (e.g. `<requestId>:<step>`): the script records it in
+ * `{prefix}:audit:dedupe` with the entry's id, and a later append with the same key adds nothing
+ * and returns that first entry, so a step re-run after a crash is logged once.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -75,8 +79,13 @@ export interface VerifyResult {
   reason?: string;
 }
 
+export interface AppendOptions {
+  /** At most one entry is ever appended per key; a repeat returns the first entry unchanged. */
+  dedupeKey?: string;
+}
+
 export interface AuditLog {
-  append(input: AuditInput): Promise<AuditEntry>;
+  append(input: AuditInput, options?: AppendOptions): Promise<AuditEntry>;
   /**
    * Newest first. With a filter, scans backwards at most LATEST_SCAN_CAP entries, so an app whose
    * last entry is older than that returns fewer (or no) entries.
@@ -90,7 +99,7 @@ export interface AuditLog {
   verify(): Promise<VerifyResult>;
 }
 
-export type AuditErrorCode = 'audit_invalid' | 'audit_contended' | 'audit_head_missing';
+export type AuditErrorCode = 'audit_invalid' | 'audit_contended' | 'audit_head_missing' | 'audit_dedupe_dangling';
 
 export class AuditError extends Error {
   constructor(
@@ -142,11 +151,16 @@ export function entryHash(entry: Omit<AuditEntry, 'id' | 'hash'>): string {
   return createHash('sha256').update(`${entry.prev}\n${canonicalJson(body)}`).digest('hex');
 }
 
-// KEYS[1] stream, KEYS[2] head. ARGV[1] expected prev, ARGV[2] new hash, ARGV[3] at (ms digits),
-// ARGV[4..] field/value pairs. Returns {'ok', id} | {'conflict', currentHead} | {'broken', ''}.
+// KEYS[1] stream, KEYS[2] head, KEYS[3] dedupe hash (key → entry id). ARGV[1] expected prev,
+// ARGV[2] new hash, ARGV[3] at (ms digits), ARGV[4] dedupe key ('' for none), ARGV[5..] field/value
+// pairs. Returns {'ok', id} | {'conflict', currentHead} | {'broken', ''} | {'duplicate', firstId}.
 // The stream id uses the entry's own `at` as its millisecond part (clamped to stay increasing), so
 // `since(ms)` can range over ids and a fake clock in tests lines up with the ids.
 const APPEND_LUA = `
+if ARGV[4] ~= '' then
+  local first = redis.call('HGET', KEYS[3], ARGV[4])
+  if first then return {'duplicate', first} end
+end
 local head = redis.call('GET', KEYS[2])
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 if not head then
@@ -169,15 +183,18 @@ if exists then
 end
 if id == '0-0' then id = '0-1' end
 local fields = {}
-for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 5, #ARGV do fields[#fields + 1] = ARGV[i] end
 local added = redis.call('XADD', KEYS[1], id, unpack(fields))
 redis.call('SET', KEYS[2], ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[4], added) end
 return {'ok', added}
 `;
 
-const APPEND_COMMAND = 'zoomjwtAuditAppend';
+// Renamed with the dedupe key (three keys now): a connection that defined the older two-key
+// script under the old name keeps it, this name always means the current one.
+const APPEND_COMMAND = 'zoomjwtAuditAppendOnce';
 
-type AppendCommand = (stream: string, head: string, ...args: string[]) => Promise<[string, string]>;
+type AppendCommand = (stream: string, head: string, dedupe: string, ...args: string[]) => Promise<[string, string]>;
 
 type StreamReply = Array<[id: string, fields: string[]]>;
 
@@ -279,14 +296,15 @@ export function createAuditLog(deps: { redis: Redis; keys: Keys; clock: () => nu
   const { redis, keys, clock } = deps;
   const streamKey = keys.k('audit');
   const headKey = keys.k('audit', 'head');
+  const dedupeKey = keys.k('audit', 'dedupe');
 
   const commands = redis as unknown as Record<string, AppendCommand | undefined>;
   if (typeof commands[APPEND_COMMAND] !== 'function') {
-    redis.defineCommand(APPEND_COMMAND, { numberOfKeys: 2, lua: APPEND_LUA });
+    redis.defineCommand(APPEND_COMMAND, { numberOfKeys: 3, lua: APPEND_LUA });
   }
   const appendScript: AppendCommand = (...args) => (commands[APPEND_COMMAND] as AppendCommand).apply(redis, args);
 
-  async function appendOnce(input: AuditInput, lane: AppendLane): Promise<AuditEntry> {
+  async function appendOnce(input: AuditInput, lane: AppendLane, once: string): Promise<AuditEntry> {
     const base = normalise(input);
     const at = Math.trunc(clock());
     if (!Number.isFinite(at) || at < 0) throw new AuditError('audit_invalid', 'the clock returned an invalid time');
@@ -295,10 +313,17 @@ export function createAuditLog(deps: { redis: Redis; keys: Keys; clock: () => nu
       const unsigned = { ...base, at, prev };
       const hash = entryHash(unsigned);
       const entry = { ...unsigned, hash };
-      const [status, value] = await appendScript(streamKey, headKey, prev, hash, String(at), ...toFields(entry));
+      const [status, value] = await appendScript(streamKey, headKey, dedupeKey, prev, hash, String(at), once, ...toFields(entry));
       if (status === 'ok') {
         lane.head = hash;
         return { id: value, ...entry };
+      }
+      if (status === 'duplicate') {
+        const [first] = await range(value, 1);
+        if (!first || first.id !== value) {
+          throw new AuditError('audit_dedupe_dangling', 'an audit dedupe key points at an entry that is not in the log; run audit:verify');
+        }
+        return first;
       }
       if (status === 'broken') {
         lane.head = undefined;
@@ -351,9 +376,10 @@ export function createAuditLog(deps: { redis: Redis; keys: Keys; clock: () => nu
   }
 
   return {
-    async append(input) {
+    async append(input, options) {
+      const once = options?.dedupeKey ?? '';
       const lane = laneFor(redis, streamKey);
-      const run = lane.tail.then(() => appendOnce(input, lane));
+      const run = lane.tail.then(() => appendOnce(input, lane, once));
       lane.tail = run.catch(() => undefined);
       return run;
     },

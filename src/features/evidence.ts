@@ -92,7 +92,9 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
   }
 
   async function resolveTracked(query: string, sub: keyof typeof USAGE): Promise<{ app: TrackedApp } | { answer: SlackMessage }> {
-    const result = resolveApp(query, await apps.list());
+    // Only a read (`app`) may take a unique partial name; anything that changes state needs the
+    // exact id or full name, so a stray letter never untracks or re-owns an app.
+    const result = resolveApp(query, await apps.list(), { exact: sub !== 'app' });
     if (result.ok) return { app: result.app };
     return { answer: await unresolved(result, sub) };
   }
@@ -340,7 +342,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     if (ctx.args.trim() === '') return usageNotice('migrated', 'Which app has its callers moved?');
     const tracked = await apps.list();
     const { query, rest } = splitAppArgs(ctx.args, tracked);
-    const result = resolveApp(query, tracked);
+    const result = resolveApp(query, tracked, { exact: true });
     if (!result.ok) return unresolved(result, 'migrated');
     const target = result.app;
     const note = truncate(rest.replace(/\s+/g, ' ').trim(), MAX_NOTE);

@@ -341,8 +341,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const { query, reason, exactHit } = splitAppAndReason(ctx.args, apps);
       let app = exactHit;
       if (!app) {
-        const res = resolveApp(query, apps, { exact: action === 'remove' });
-        // For remove, typing the exact id or full name is the confirmation (SPEC §2).
+        // A request names its app exactly (id or full name): a partial name gets the apps it
+        // could mean, never a guess. For remove, typing it is also the confirmation (SPEC §2).
+        const res = resolveApp(query, apps, { exact: true });
         if (!res.ok) return resolveFailureMessage(res, { usage: USAGE[action] });
         app = res.app;
       }

@@ -32,11 +32,14 @@ export interface GuardOptions {
  * The minimal shape Bolt's dispatch relies on. Bolt trusts signed payloads; a signed but
  * malformed one (a replayed fixture, a buggy proxy) must get a 400, not crash a listener.
  */
+/** Slack user ids: U… (workspace) or W… (Enterprise Grid). */
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+
 function shapeProblem(contentType: string | undefined, raw: string): string | undefined {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   try {
-    if (contentType === 'application/json') return isObject(JSON.parse(raw)) ? undefined : 'JSON body is not an object';
-    if (contentType !== 'application/x-www-form-urlencoded') return undefined; // Bolt answers 400 itself
+    // Bolt form-decodes only this exact type and JSON-parses every other body.
+    if (contentType !== 'application/x-www-form-urlencoded') return isObject(JSON.parse(raw)) ? undefined : 'JSON body is not an object';
     const form = parseQuery(raw);
     if (typeof form.payload === 'string') {
       const payload: unknown = JSON.parse(form.payload);
@@ -45,7 +48,7 @@ function shapeProblem(contentType: string | undefined, raw: string): string | un
         const acts = payload.actions;
         const user = payload.user;
         if (!Array.isArray(acts) || acts.length === 0 || !acts.every((a) => isObject(a) && typeof a.action_id === 'string')) return 'block_actions without actions';
-        if (!isObject(user) || typeof user.id !== 'string') return 'block_actions without a user';
+        if (!isObject(user) || typeof user.id !== 'string' || !SLACK_USER.test(user.id)) return 'block_actions without a valid user';
       }
       return undefined;
     }
@@ -54,6 +57,7 @@ function shapeProblem(contentType: string | undefined, raw: string): string | un
         if (typeof form[field] !== 'string') return `slash command without a single ${field}`;
       }
       if (form.text !== undefined && typeof form.text !== 'string') return 'slash command with several texts';
+      if (!SLACK_USER.test(form.user_id as string)) return 'slash command without a valid user id';
     }
   } catch {
     return 'unparseable payload';

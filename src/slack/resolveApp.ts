@@ -3,9 +3,10 @@
  * case-insensitively — the exact name first, then a unique prefix, then a unique substring.
  * Anything ambiguous or unknown comes back with the candidates, never a guess.
  *
- * `exact: true` is for `remove`, where typing the app is the confirmation: only the exact id or
- * the exact full name (case-insensitive) is accepted; a partial name is refused with the apps it
- * could have meant.
+ * `exact: true` is for every command that changes something (requests, untrack, owner,
+ * migrated; for `remove` typing the app is also the confirmation): only the exact id or the exact
+ * full name (case-insensitive) is accepted; a partial name is refused with the apps it could
+ * have meant. Partial names serve reads (`app`) only.
  *
  * Pure: no I/O, so every rule is unit-tested and the listeners only render the result.
  */

@@ -209,12 +209,16 @@ describe('evidence in Slack', () => {
     const res = await app.command('owner Azure SCIM JWT <@U0DANA|dana>', { user_id: 'U0ALICE' });
     expect(visibleText(res.json)).toContain('<@U0DANA> now owns the migration of *Azure SCIM JWT*');
     expect(await services().apps.get(SCIM)).toMatchObject({ owner: 'U0DANA', ownerSetBy: 'U0ALICE' });
-    const plain = visibleText((await app.command('owner azure @erin')).json);
+    // State changes name the app exactly: a partial name gets the candidates, and nothing changes.
+    const partial = visibleText((await app.command('owner azure <@U0ERIN>')).json);
+    expect(partial).toContain('Azure SCIM JWT');
+    expect((await services().apps.get(SCIM))?.owner).toBe('U0DANA');
+    const plain = visibleText((await app.command('owner Azure SCIM JWT @erin')).json);
     expect(plain).toContain('reached me as plain text');
     expect(plain).toContain('autocomplete');
     expect((await services().apps.get(SCIM))?.owner).toBe('U0DANA');
-    expect(visibleText((await app.command('owner azure')).json)).toContain('Usage: `/zoomjwt owner <app> @user`');
-    const bare = await app.command('owner azure <@U0ERIN>');
+    expect(visibleText((await app.command('owner Azure SCIM JWT')).json)).toContain('Usage: `/zoomjwt owner <app> @user`');
+    const bare = await app.command('owner azure scim jwt <@U0ERIN>');
     expect(visibleText(bare.json)).toContain('<@U0ERIN> now owns');
     expect(visibleText(bare.json)).toContain('(was <@U0DANA>)');
   });
@@ -235,12 +239,15 @@ describe('evidence in Slack', () => {
   });
 
   it('untracks an app, keeping its history', async () => {
-    const res = await app.command('untrack forgotten');
+    const partial = visibleText((await app.command('untrack forgotten')).json);
+    expect(partial).toContain(CANDIDATE);
+    expect(await services().apps.get(CANDIDATE)).not.toBeNull();
+    const res = await app.command('untrack Forgotten Sync');
     expect(visibleText(res.json)).toContain('Stopped tracking *Forgotten Sync*');
     expect(await services().apps.get(CANDIDATE)).toBeNull();
     const [entry] = await services().audit.latest(1, { appId: CANDIDATE });
     expect(entry?.type).toBe('app.untracked');
-    expect(visibleText((await app.command('untrack forgotten')).json)).toContain('No tracked app matches');
+    expect(visibleText((await app.command('untrack Forgotten Sync')).json)).toContain('No tracked app matches');
   });
 
   it('shows a missing scope as a readable problem in status', async () => {

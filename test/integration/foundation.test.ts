@@ -99,6 +99,9 @@ describe('request authenticity', () => {
       ['{"type":', 'application/json'],
       ['payload=' + encodeURIComponent(JSON.stringify({ type: 'block_actions', actions: 'nope' })), 'application/x-www-form-urlencoded'],
       ['text=hi', 'text/plain'],
+      ['null', 'text/plain'],
+      ['null', 'application/json'],
+      ['[1,2]', 'application/x-www-form-urlencoded; charset=utf-8'],
     ] as const;
     const statuses: string[] = [];
     for (const [raw, type] of bad) {

@@ -4,7 +4,7 @@
  * Redis (the store's Lua scripts decide; nothing here is a check-then-act), then redraws the card.
  * The execution itself is a BullMQ job whose id comes from the request id (see jobs/execute).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import {
   accountRefusal,
@@ -408,8 +408,28 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     return true;
   }
 
+  /**
+   * After the ack, a failure (Redis unreachable, a bug) must still reach the person who clicked:
+   * they get a sentence and a reference, the log gets the cause. Transitions are atomic, so the
+   * click either counted entirely or not at all; the card tells which.
+   */
+  const answerFailures =
+    <A extends { respond: RespondFn }>(name: string, handler: (args: A) => Promise<unknown>) =>
+    async (args: A): Promise<void> => {
+      try {
+        await handler(args);
+      } catch (err) {
+        const ref = randomUUID().slice(0, 8);
+        log.error({ err, ref, action: name }, 'button handler failed');
+        await ephemeral(
+          args.respond,
+          `:warning: zoomjwt could not finish handling your click (reference \`${ref}\`). Look at the card: if it does not show your click, it did not count; try again in a minute.`,
+        ).catch(() => undefined);
+      }
+    };
+
   function register(app: App): void {
-    app.action<BlockButtonAction>(ACTION.approve, async ({ ack, body, respond }) => {
+    app.action<BlockButtonAction>(ACTION.approve, answerFailures('approve', async ({ ack, body, respond }) => {
       await ack();
       const id = body.actions[0]?.value ?? '';
       const userId = body.user.id;
@@ -454,9 +474,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
           return ephemeral(respond, verdict.ok ? closedMessage(request) : verdict.message);
         }
       }
-    });
+    }));
 
-    app.action<BlockButtonAction>(ACTION.reject, async ({ ack, body, respond }) => {
+    app.action<BlockButtonAction>(ACTION.reject, answerFailures('reject', async ({ ack, body, respond }) => {
       await ack();
       const id = body.actions[0]?.value ?? '';
       const userId = body.user.id;
@@ -473,9 +493,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       await refreshCard(req);
       await ephemeral(respond, ':no_entry: Rejected. The request is closed and the requester is told.');
       await tellRequester(req, `:no_entry: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was rejected by <@${userId}>. Nothing was done.`);
-    });
+    }));
 
-    app.action<BlockButtonAction>(ACTION.cancel, async ({ ack, body, respond }) => {
+    app.action<BlockButtonAction>(ACTION.cancel, answerFailures('cancel', async ({ ack, body, respond }) => {
       await ack();
       const id = body.actions[0]?.value ?? '';
       const userId = body.user.id;
@@ -489,9 +509,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       await reqAudit(req, { type: 'request.cancelled', actor: userId, summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName}` });
       await refreshCard(req);
       await ephemeral(respond, ':wastebasket: Cancelled. Nothing was done.');
-    });
+    }));
 
-    app.action<BlockButtonAction>(ACTION.taskDone, async ({ ack, body, respond }) => {
+    app.action<BlockButtonAction>(ACTION.taskDone, answerFailures('done', async ({ ack, body, respond }) => {
       await ack();
       const id = body.actions[0]?.value ?? '';
       const userId = body.user.id;
@@ -528,10 +548,10 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       if (req.requester !== userId) {
         await tellRequester(req, `:white_check_mark: Your request \`${req.id}\` is done: <@${userId}> marked *${escapeMrkdwn(req.appName)}* ${what}.`);
       }
-    });
+    }));
 
     // The "Request enable" button of an alert (value: app id) opens an enable request.
-    app.action<BlockButtonAction>(ACTION.alertRequestEnable, async ({ ack, body, respond }) => {
+    app.action<BlockButtonAction>(ACTION.alertRequestEnable, answerFailures('request_enable', async ({ ack, body, respond }) => {
       await ack();
       const appId = body.actions[0]?.value ?? '';
       const app = await s.apps.get(appId);
@@ -540,7 +560,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       await respond({ ...answer, response_type: 'ephemeral', replace_original: false }).catch((err: unknown) =>
         log.warn({ err: { message: (err as Error).message } }, 'ephemeral answer failed'),
       );
-    });
+    }));
   }
 
   return {

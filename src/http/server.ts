@@ -47,6 +47,10 @@ export function createHttpServer(opts: HttpServerOptions): HttpServerHandle {
   // Slack gives 3 s; a client that trickles its request for longer is not Slack.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
+  // Keep idle connections longer than the proxies in front of us (load balancers idle out at
+  // about 60 s): the side that closes first must be the client, or a request sent on a socket we
+  // are closing at that instant fails with a reset.
+  server.keepAliveTimeout = 65_000;
 
   async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (path === '/slack/events' && opts.slack) {

@@ -124,7 +124,7 @@ it('acknowledges 5,000 clicks at 500/s from 3 processes within 3 s each, and car
   // Built and signed before the clock starts: the generator only sends while it runs.
   const signed = plan.map((click) => signRequest(clickBody(click.actionId, click.requestId, click.userId, `${slack.responseUrlBase}load-${click.n}`)));
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const results: Array<Promise<{ click: PlannedClick; status: number; ms: number }>> = [];
+  const results: Array<Promise<{ click: PlannedClick; status: number; ms: number; error?: string }>> = [];
   const started = performance.now();
   let sent = 0;
   // Paced by the wall clock: at time t, floor(t × rate) clicks have been sent; never a burst of backlog beyond that.
@@ -135,7 +135,7 @@ it('acknowledges 5,000 clicks at 500/s from 3 processes within 3 s each, and car
     for (; sent < due; sent++) {
       const click = plan[sent]!;
       const target = apps[click.n % PROCESSES]!;
-      results.push(deliverSigned(agent, target.url, signed[sent]!, 10_000).then((r) => ({ click, status: r.status, ms: r.ms })));
+      results.push(deliverSigned(agent, target.url, signed[sent]!, 10_000).then((r) => ({ click, status: r.status, ms: r.ms, ...(r.status === 0 ? { error: r.body } : {}) })));
     }
     await sleep(2);
   }
@@ -157,7 +157,7 @@ it('acknowledges 5,000 clicks at 500/s from 3 processes within 3 s each, and car
   expect(acks).toHaveLength(TOTAL);
   // The pacing held: 5,000 clicks in about 10 s, not a slower trickle.
   expect(sendMs).toBeLessThan(DURATION_S * 1_000 + 1_000);
-  expect(acks.filter((a) => a.status !== 200)).toEqual([]);
+  expect(acks.filter((a) => a.status !== 200).map((a) => ({ n: a.click.n, status: a.status, error: a.error }))).toEqual([]);
   expect(acks.filter((a) => a.ms >= SLACK_ACK_DEADLINE_MS).map((a) => ({ n: a.click.n, ms: Math.round(a.ms) }))).toEqual([]);
 
   // Every click is also answered in words, once it has been handled.

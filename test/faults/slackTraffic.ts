@@ -84,9 +84,10 @@ export function deliverSigned(agent: Agent, appUrl: string, req: SignedRequest, 
     });
     r.on('timeout', () => {
       r.destroy();
-      finish(0, '');
+      finish(0, 'error: timeout');
     });
-    r.on('error', () => finish(0, ''));
+    // The body says why there was no HTTP status (a reset, a refused connection…).
+    r.on('error', (err: NodeJS.ErrnoException) => finish(0, `error: ${err.code ?? err.message}`));
     r.end(req.body);
   });
 }

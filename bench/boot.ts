@@ -5,22 +5,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { commandBody, postSigned } from '../test/fakes/signing';
 import { summarise, type LatencySummary } from './stats';
+import { freePort } from '../test/helpers/net';
 
 const ROOT = join(__dirname, '..');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface BootResult {
   /** Spawn → first /healthz 200, wall time (includes Node start-up and module loading). */

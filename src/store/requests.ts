@@ -14,7 +14,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { LifecycleState, TrackedApp } from '../domain/app';
-import type { RequestAction, RequestStatus, Signature } from '../domain/request';
+import type { ApprovalRequest, RequestStatus, Signature } from '../domain/request';
 import type { RequestEvidence, StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
 
@@ -189,19 +189,11 @@ export interface AppChange {
   fields: Partial<TrackedApp>;
 }
 
-export interface NewRequest {
-  id: string;
-  action: RequestAction;
-  appId: string;
-  account: string;
-  appName: string;
-  requester: string;
-  reason: string;
-  createdAt: number;
-  expiresAt: number;
-  required: number;
-  evidence?: RequestEvidence;
-}
+/** What opening a request fixes: the request's own fields, before any status or signature. */
+export type NewRequest = Pick<
+  ApprovalRequest,
+  'id' | 'action' | 'appId' | 'account' | 'appName' | 'requester' | 'reason' | 'createdAt' | 'expiresAt' | 'required'
+> & { evidence?: RequestEvidence };
 
 export interface RequestStore {
   /** Opens a pending request unless an open one holds the same (app, action). */

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { logSink } from '../helpers/logs';
-import { freePort } from '../helpers/redisCluster';
+import { freePort } from '../helpers/net';
 
 const ROOT = join(__dirname, '..', '..');
 

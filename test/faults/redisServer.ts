@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../helpers/redisCluster';
+import { freePort } from '../helpers/net';
 
 export interface TestRedis {
   port: number;

@@ -5,12 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
 import { logSink } from '../helpers/logs';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { freePort } from '../helpers/net';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -32,15 +32,6 @@ function run(env: Record<string, string | undefined>): { child: ChildProcess; ou
   return { child, out: () => out, err: () => err, exit };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -15,8 +15,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { webApi } from '@slack/bolt';
 import {
   digestCounts,
   digestDate,
@@ -29,12 +27,8 @@ import {
 import { lastNDays } from '../domain/format';
 import { guessIntegrations } from '../domain/integrations';
 import type { ApprovalRequest } from '../domain/request';
-import type { Logger } from '../log';
-import type { AppStore } from '../store/apps';
-import type { AuditLog } from '../store/audit';
-import type { HealthStore } from '../store/health';
 import type { Keys } from '../store/keys';
-import type { UsageStore } from '../store/usage';
+import type { AlertDeps } from './alerts';
 
 /** The job scheduler's fixed id and the job name, on the `digest` queue. */
 export const DIGEST_SCHEDULER_ID = 'digest';
@@ -54,17 +48,8 @@ const DAY_MS = 86_400_000;
 /** What the digest needs from the approval requests (the request store provides it). */
 export type RequestLister = () => Promise<ApprovalRequest[]>;
 
-export interface DigestDeps {
-  redis: Redis;
-  keys: Keys;
-  slack: webApi.WebClient;
-  apps: AppStore;
-  usage: UsageStore;
-  health: HealthStore;
-  audit: AuditLog;
-  log: Logger;
-  clock: () => number;
-  channel: string;
+/** What the digest reads and where it posts: the alerts' dependencies, plus its own settings. */
+export interface DigestDeps extends AlertDeps {
   tz: string;
   accounts: string[];
   soakPeriodMs: number;

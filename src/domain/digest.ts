@@ -13,6 +13,7 @@ import { escapeMrkdwn, formatCount, localDate, timeAgo, timeUntil, trend, trunca
 import type { ApprovalRequest } from './request';
 import { LIMITS, context, divider, header, message, section, type Block, type SlackMessage } from '../slack/blocks';
 import { COMMAND } from '../slack/ids';
+import type { PollHealth } from '../store/health';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -44,18 +45,11 @@ export interface DigestApp {
   failsSinceDisable?: number;
 }
 
-/** Poll health of one account, as the health store records it. */
-export interface DigestHealth {
-  account: string;
-  lastStart?: number;
-  lastSuccess?: number;
-  lastError?: string;
-  lastErrorAt?: number;
-  lastErrorKind?: string;
-  pausedUntil?: number;
-  consecutiveFailures: number;
-  failingSince?: number;
-}
+/** Poll health of one account: the fields of the health store's record the digest reads. */
+export type DigestHealth = Pick<
+  PollHealth,
+  'account' | 'lastStart' | 'lastSuccess' | 'lastError' | 'lastErrorAt' | 'lastErrorKind' | 'pausedUntil' | 'consecutiveFailures' | 'failingSince'
+>;
 
 export interface DigestChange {
   type: string;

@@ -1,7 +1,8 @@
 /**
  * The real entry point (`src/main.ts`) as a child process, as an operator runs it: its own event
  * loop and its own core, so what a test measures (ack times, reconnects, crashes) is the app's and
- * not the test runner's. Its log lines join the suite's secrets check.
+ * not the test runner's, and a crash test can SIGKILL it. Its log lines join the suite's secrets
+ * check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export interface AppProcess {
   readonly exitedWith: number | string | undefined;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
   stop(graceMs?: number): Promise<number | string>;
+  /** SIGKILL, as a crash: no shutdown hook runs, no lock is released; resolves once it is gone. */
+  kill(): Promise<number | string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,6 +69,10 @@ export async function spawnApp(env: Record<string, string | undefined>, readyTim
     stderr: () => err,
     get exitedWith() {
       return exitedWith;
+    },
+    async kill() {
+      if (exitedWith === undefined) child.kill('SIGKILL');
+      return exit;
     },
     async stop(graceMs = 30_000) {
       if (exitedWith !== undefined) return exitedWith;

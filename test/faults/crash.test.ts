@@ -29,7 +29,7 @@ import type { FakeZoom } from '../fakes/zoomServer';
 import {
   bootOn, buttons, card, cardText, click, harnessEnv, openRequest, PEOPLE, seedApp, startFakes, until,
 } from '../integration/approvals.harness';
-import { spawnChild, type ChildApp } from './crashProcess';
+import { spawnApp, type AppProcess } from './appProcess';
 import { startRedisProxy, type RedisProxy } from './redisProxy';
 
 /** Long enough for a dead worker's lock to expire and the stalled check to hand the job over. */
@@ -70,7 +70,7 @@ async function arrange(name: string): Promise<Scene> {
   };
 }
 
-async function tearDown(scene: Scene, children: ChildApp[]): Promise<void> {
+async function tearDown(scene: Scene, children: AppProcess[]): Promise<void> {
   for (const child of children) await child.kill();
   for (const cleanup of scene.cleanups) await cleanup().catch(() => undefined);
 }
@@ -151,7 +151,7 @@ async function workerCrash(
   },
 ): Promise<void> {
   const scene = await arrange(name);
-  const children: ChildApp[] = [];
+  const children: AppProcess[] = [];
   try {
     let proxy: RedisProxy | undefined;
     if (opts.viaProxy) {
@@ -159,7 +159,7 @@ async function workerCrash(
       const p = proxy;
       scene.cleanups.unshift(() => p.close());
     }
-    const first = await spawnChild(scene.env({ ROLE: 'worker', ...(proxy ? { REDIS_URL: proxy.url } : {}) }));
+    const first = await spawnApp(scene.env({ ROLE: 'worker', ...(proxy ? { REDIS_URL: proxy.url } : {}) }));
     children.push(first);
     const id = await openRequest(scene.web, `remove ${scene.appId} retiring the old integration`);
     let clicked = () => undefined as void;
@@ -172,7 +172,7 @@ async function workerCrash(
     await opts.atCrash(scene, id);
 
     await first.kill();
-    const second = await spawnChild(scene.env({ ROLE: 'worker' }));
+    const second = await spawnApp(scene.env({ ROLE: 'worker' }));
     children.push(second);
     await expectRemovedOnce(scene, id, opts.result);
     expect(scene.zoom.deleted).toEqual(Array.from({ length: opts.deleteCalls }, () => scene.appId));
@@ -288,12 +288,12 @@ it.concurrent('3b. worker killed after the audit entry, during the card update: 
 
 it.concurrent('4. web process killed between the quorum click and queueing: the sweeper queues it and it runs once', async () => {
   const scene = await arrange('web-kill');
-  const children: ChildApp[] = [];
+  const children: AppProcess[] = [];
   let worker: Booted | undefined;
   try {
     const proxy = await startRedisProxy();
     scene.cleanups.unshift(() => proxy.close());
-    const web = await spawnChild(scene.env({ ROLE: 'web', REDIS_URL: proxy.url }));
+    const web = await spawnApp(scene.env({ ROLE: 'web', REDIS_URL: proxy.url }));
     children.push(web);
     const id = await openRequest(scene.web, `remove ${scene.appId} retiring the old integration`);
     const signed = (user: string, path: string) =>

@@ -13,8 +13,8 @@ import { createHealthStore, type HealthStore } from '../../src/store/health';
 import { createKeys, type Keys } from '../../src/store/keys';
 import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
 import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
-import { dailyLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { dropPrefix } from '../helpers/env';
+import { dailyLimited, type FakeZoom } from '../fakes/zoomServer';
+import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
 
 const FILE_PREFIX = `zjt-test-pollAccount-${randomBytes(4).toString('hex')}`;
 let now = Math.floor(Date.now() / 60_000) * 60_000;
@@ -26,14 +26,11 @@ let redis: Redis;
 let seq = 0;
 
 beforeAll(async () => {
-  fake = await startFakeZoom({ clock });
-  redis = new Redis('redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  ({ fake, redis } = await openPollFixture(clock));
 });
 
 afterAll(async () => {
-  await dropPrefix(FILE_PREFIX, undefined, { family: true });
-  await redis.quit();
-  await fake.close();
+  await closePollFixture({ fake, redis }, FILE_PREFIX);
 });
 
 interface Setup {

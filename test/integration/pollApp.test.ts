@@ -14,8 +14,8 @@ import { createKeys } from '../../src/store/keys';
 import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
 import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
 import { ZoomPausedError } from '../../src/zoom/errors';
-import { dailyLimited, qpsLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { dropPrefix } from '../helpers/env';
+import { dailyLimited, qpsLimited, type FakeZoom } from '../fakes/zoomServer';
+import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
 
 const FILE_PREFIX = `zjt-test-pollApp-${randomBytes(4).toString('hex')}`;
 // Near real time: day hashes expire 400 days after their day.
@@ -29,14 +29,11 @@ let redis: Redis;
 let seq = 0;
 
 beforeAll(async () => {
-  fake = await startFakeZoom({ clock });
-  redis = new Redis('redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  ({ fake, redis } = await openPollFixture(clock));
 });
 
 afterAll(async () => {
-  await dropPrefix(FILE_PREFIX, undefined, { family: true });
-  await redis.quit();
-  await fake.close();
+  await closePollFixture({ fake, redis }, FILE_PREFIX);
 });
 
 interface Setup {

@@ -74,6 +74,8 @@ export function createSlackApp(deps: {
     clientOptions: slackClientOptions(config),
     // A listener that throws must not turn into an unhandled rejection; it is logged here.
     extendedErrorHandler: false,
+    // No listener reads Bolt's conversation store; skipping it saves a lookup per request.
+    convoStore: false,
   } as const;
 
   if (config.slack.appToken) {
@@ -102,6 +104,9 @@ export function createSlackApp(deps: {
     logger,
     logLevel: LogLevel.WARN,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Our guard (slack/guard.ts) is the only way into this receiver and has already verified the
+    // signature, in both time directions; a second HMAC per request would add nothing.
+    signatureVerification: false,
     // Listeners ack themselves well inside the deadline; Bolt's default (3001 ms → 404) stays as the backstop.
     unhandledRequestTimeoutMillis: 3001,
   });

@@ -1,5 +1,6 @@
 /**
- * The real entry point (`src/main.ts`) as a child process, as an operator runs it: its own event
+ * The real entry point, compiled (`node dist/src/main.js`, as the Docker image runs it; the
+ * `test:faults` script builds first), as a child process, as an operator runs it: its own event
  * loop and its own core, so what a test measures (ack times, reconnects, crashes) is the app's and
  * not the test runner's, and a crash test can SIGKILL it. Its log lines join the suite's secrets
  * check.
@@ -31,7 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Starts the app with `env` (PORT is chosen here) and resolves once `/readyz` answers 200. */
 export async function spawnApp(env: Record<string, string | undefined>, readyTimeoutMs = 60_000): Promise<AppProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env, PORT: String(port) } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -42,6 +42,8 @@ export interface AckResult {
   click: Record<string, LatencySummary>;
   baseline: Record<string, LatencySummary>;
   baseline_click: Record<string, LatencySummary>;
+  /** Size of the app's status answer (bytes, the largest mean of a load). */
+  status_answer_bytes: number;
   /** Clicks whose answer was a signature (live requests), out of all timed clicks. */
   live_clicks: number;
   rounds: number;
@@ -73,6 +75,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
       signingSecret: o.signingSecret,
     });
 
+  let statusBytes = 0;
   let liveClicks = 0;
   let timedClicks = 0;
   for (let round = 0; round <= o.rounds; round++) {
@@ -105,6 +108,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
             body: kind === 'status' ? statusBody : (i) => clickBody(ids, base + i),
           });
           if (profiled) await o.around?.('stop');
+          if (side === 'app' && kind === 'status') statusBytes = Math.max(statusBytes, r.meanBytes);
           if (!warm) record(side, kind, level, r);
         }
         if (kind === 'click') {
@@ -142,6 +146,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
     click: out('app', 'click'),
     baseline: out('baseline', 'status'),
     baseline_click: out('baseline', 'click'),
+    status_answer_bytes: statusBytes,
     live_clicks: timedClicks ? liveClicks / timedClicks : 0,
     rounds: o.rounds,
   };

@@ -15,6 +15,8 @@ export interface LoadResult {
   statuses: Record<number, number>;
   /** Bodies of the first few answers, for sanity checks. */
   samples: string[];
+  /** Mean size of an answer's body (bytes). */
+  meanBytes: number;
 }
 
 export interface LoadOptions {
@@ -63,6 +65,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const statuses: Record<number, number> = {};
   const samples: string[] = [];
   let errors = 0;
+  let bytes = 0;
   let next = 0;
   const started = performance.now();
   const worker = async () => {
@@ -75,6 +78,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         const res = await post(url, agent, body, o.signingSecret);
         latencies.push(performance.now() - t0);
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        bytes += Buffer.byteLength(res.text);
         if (res.status !== 200) errors++;
         if (samples.length < 3) samples.push(res.text.slice(0, 2000));
       } catch {
@@ -86,5 +90,5 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: o.concurrency }, worker));
   const wallMs = performance.now() - started;
   agent.destroy();
-  return { latencies, wallMs, errors, statuses, samples };
+  return { latencies, wallMs, errors, statuses, samples, meanBytes: latencies.length ? Math.round(bytes / latencies.length) : 0 };
 }

@@ -15,6 +15,7 @@ export interface Metrics {
   jobDuration: Histogram<'queue' | 'name'>;
   zoomRequests: Counter<'account' | 'endpoint' | 'status'>;
   entriesIngested: Counter<'account'>;
+  statusAnswers: Counter<'source'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -45,5 +46,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     zoomRequests: new Counter({ name: 'zoomjwt_zoom_requests_total', help: 'Zoom API requests', labelNames: ['account', 'endpoint', 'status'], registers }),
     entriesIngested: new Counter({ name: 'zoomjwt_call_log_entries_ingested_total', help: 'Zoom call-log entries folded into aggregates', labelNames: ['account'], registers }),
+    statusAnswers: new Counter({
+      name: 'zoomjwt_status_answers_total',
+      help: '/zoomjwt status answers by source: cache (unchanged since the last build), build, or shared (joined a build in flight)',
+      labelNames: ['source'],
+      registers,
+    }),
   };
 }

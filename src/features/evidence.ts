@@ -17,6 +17,7 @@ import { COMMAND } from '../slack/ids';
 import { candidateLines, resolveApp, resolveFailureMessage, unquote, type Resolution } from '../slack/resolveApp';
 import { renderAppDetail } from '../slack/views/appDetail';
 import { detailedAppIds, inline, renderStatus, type StatusAppRow, type StatusModel } from '../slack/views/status';
+import { readStatusEpoch } from '../store/statusEpoch';
 import type { UsageWindow } from '../store/usage';
 import { getPause } from '../zoom/client';
 import { ZoomError } from '../zoom/errors';
@@ -40,6 +41,9 @@ const ZOOM_APP_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
 /** Longest migration note kept (characters). */
 export const MAX_NOTE = 500;
+
+/** The longest a process answers `status` from the answer it built last (relative times age). */
+export const STATUS_MAX_AGE_MS = 5_000;
 
 const EMPTY_WINDOW: UsageWindow = {
   calls24h: 0, prev24h: 0, calls7d: 0, prev7d: 0, successes24h: 0, fails24h: 0, prevFails24h: 0, successes7d: 0, fails7d: 0,
@@ -143,24 +147,48 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
   }
 
   /**
-   * Status is the command people run together (a channel reading the digest, a meeting).
-   * Requests that arrive while an answer is being built share that build (single flight), so a
-   * burst costs one read of Redis and one render, and the ack path stays light under load. No
-   * answer outlives its build: what a request sees was read after it arrived, or at most one
-   * build (milliseconds) earlier. Writes made by this process drop a build in flight.
+   * Status is the command people run together (a channel reading the digest, a meeting, a
+   * dashboard refreshing it). Each process keeps the answer it built last, tagged with the status
+   * epoch it read before reading the data (see store/statusEpoch): while the epoch is unchanged
+   * and the answer is younger than STATUS_MAX_AGE_MS, a request costs one GET. Otherwise one build
+   * runs and requests that arrive meanwhile share it (single flight). So an answer reflects every
+   * write that finished before the request, and its relative times are at most a few seconds old.
    */
-  const building = new Map<boolean, Promise<SlackMessage>>();
-  const invalidateStatus = () => building.clear();
+  const cached = new Map<boolean, { epoch: string; builtAt: number; validUntil: number; message: SlackMessage }>();
+  const building = new Map<string, Promise<SlackMessage>>();
+  const invalidateStatus = () => {
+    cached.clear();
+    building.clear();
+  };
   const status: CommandHandler = async (ctx) => {
     const arg = ctx.args.trim().toLowerCase();
     if (arg !== '' && arg !== 'public') return usageNotice('status', `I don't know \`${inline(ctx.args, 40).replace(/`/g, "'")}\` here.`);
     const isPublic = arg === 'public';
-    const inFlight = building.get(isPublic);
-    if (inFlight) return inFlight;
-    const message = loadStatus(ctx.now, isPublic).then((model) => renderStatus(model, ctx.now));
-    building.set(isPublic, message);
+    const epoch = await readStatusEpoch(services.redis, services.keys);
+    const hit = cached.get(isPublic);
+    if (hit && hit.epoch === epoch && ctx.now >= hit.builtAt && ctx.now < hit.validUntil) {
+      services.metrics.statusAnswers.inc({ source: 'cache' });
+      return hit.message;
+    }
+    const flightKey = `${isPublic}:${epoch}`;
+    const inFlight = building.get(flightKey);
+    if (inFlight) {
+      services.metrics.statusAnswers.inc({ source: 'shared' });
+      return inFlight;
+    }
+    services.metrics.statusAnswers.inc({ source: 'build' });
+    const builtAt = ctx.now;
+    const message = loadStatus(builtAt, isPublic).then((model) => {
+      const rendered = renderStatus(model, builtAt);
+      // A pause ending changes the answer without any write; so does the clock, slowly.
+      const pauseEnds = model.accounts.map((a) => a.pausedUntil ?? 0).filter((t) => t > builtAt);
+      const validUntil = Math.min(builtAt + STATUS_MAX_AGE_MS, ...pauseEnds);
+      if (building.get(flightKey) === message) cached.set(isPublic, { epoch, builtAt, validUntil, message: rendered });
+      return rendered;
+    });
+    building.set(flightKey, message);
     const done = () => {
-      if (building.get(isPublic) === message) building.delete(isPublic);
+      if (building.get(flightKey) === message) building.delete(flightKey);
     };
     message.then(done, done);
     return message;

@@ -9,6 +9,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Keys } from '../store/keys';
+import { statusEpochKey, withStatusBump } from '../store/statusEpoch';
+
+/** Records a success; moves the status epoch only when a problem was on record for that method. */
+const RECORD_OK = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then redis.call('INCR', KEYS[3]) end
+return 1`;
 
 export interface SlackProblem {
   method: string;
@@ -67,10 +74,12 @@ export function createSlackHealth(redis: Redis, keys: Keys): SlackHealth & {
       const f = field(problem.method, problem.channel);
       const previous = await redis.hget(problemsKey, f);
       const count = previous ? ((JSON.parse(previous) as SlackProblem).count ?? 0) + 1 : 1;
-      await redis.hset(problemsKey, f, JSON.stringify({ ...problem, count }));
+      await withStatusBump(redis.multi().hset(problemsKey, f, JSON.stringify({ ...problem, count })), keys).exec();
     },
     async ok(method, channel, at) {
-      await redis.hset(okKey, field(method, channel), String(at));
+      // Only a success that clears a recorded problem changes what status shows.
+      const f = field(method, channel);
+      await redis.eval(RECORD_OK, 3, okKey, problemsKey, statusEpochKey(keys), f, String(at));
     },
     async problems(now, withinMs = 86_400_000) {
       const [problems, oks] = await Promise.all([redis.hgetall(problemsKey), redis.hgetall(okKey)]);

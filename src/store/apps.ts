@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { CandidateApp, LifecycleState, TrackedApp } from '../domain/app';
 import type { Keys } from './keys';
+import { bumpStatusEpoch, withStatusBump } from './statusEpoch';
 
 const NUMERIC = new Set([
   'trackedAt', 'disabledAt', 'enabledAt', 'removedAt', 'goneAt', 'ownerSetAt', 'migratedAt',
@@ -65,8 +66,7 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
       const added = await redis.sadd(trackedKey, app.appId);
       const key = appKey(app.appId);
       // HSETNX keeps the lifecycle of an app tracked before (untrack keeps its hash).
-      await redis
-        .multi()
+      await withStatusBump(redis.multi(), keys)
         .hsetnx(key, 'state', 'active')
         .hsetnx(key, 'trackedAt', String(now))
         .hsetnx(key, 'trackedBy', app.trackedBy)
@@ -76,7 +76,8 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
       return added === 1;
     },
     async untrack(appId) {
-      return (await redis.srem(trackedKey, appId)) === 1;
+      const res = await withStatusBump(redis.multi().srem(trackedKey, appId), keys).exec();
+      return res?.[0]?.[1] === 1;
     },
     async get(appId) {
       if (!(await redis.sismember(trackedKey, appId))) return null;
@@ -96,17 +97,19 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
     async update(appId, fields) {
       const { state: _ignored, ...rest } = fields as Partial<TrackedApp>;
       const hash = toHash(rest);
-      if (Object.keys(hash).length) await redis.hset(appKey(appId), hash);
+      if (Object.keys(hash).length) await withStatusBump(redis.multi().hset(appKey(appId), hash), keys).exec();
     },
     async transition(appId, from, to, fields) {
       const pairs = Object.entries(toHash({ ...fields, state: to })).flat();
-      return (await redis.eval(TRANSITION, 1, appKey(appId), from, ...pairs)) === 1;
+      const moved = (await redis.eval(TRANSITION, 1, appKey(appId), from, ...pairs)) === 1;
+      if (moved) await bumpStatusEpoch(redis, keys);
+      return moved;
     },
     async setCandidates(account, candidates) {
       const key = candidatesKey(account);
       const tracked = new Set(await redis.smembers(trackedKey));
       const fresh = candidates.filter((c) => !tracked.has(c.appId));
-      const multi = redis.multi().del(key);
+      const multi = withStatusBump(redis.multi(), keys).del(key);
       if (fresh.length) multi.hset(key, Object.fromEntries(fresh.map((c) => [c.appId, JSON.stringify(c)])));
       await multi.exec();
     },

@@ -4,6 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys';
+import { withStatusBump } from './statusEpoch';
 
 export interface PollHealth {
   account: string;
@@ -86,12 +87,11 @@ export function createHealthStore(deps: { redis: Redis; keys: Keys }): HealthSto
     },
     getAll,
     async recordStart(account, now) {
-      await redis.hset(key(account), 'lastStart', String(now));
+      await withStatusBump(redis.multi().hset(key(account), 'lastStart', String(now)), keys).exec();
     },
     async recordResult(account, now, outcome) {
       const k = key(account);
-      const multi = redis
-        .multi()
+      const multi = withStatusBump(redis.multi(), keys)
         .hset(k, { requests: String(outcome.requests), ingested: String(outcome.ingested) })
         .hincrby(k, 'requestsTotal', outcome.requests)
         .hincrby(k, 'ingestedTotal', outcome.ingested);

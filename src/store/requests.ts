@@ -17,6 +17,7 @@ import type { LifecycleState, TrackedApp } from '../domain/app';
 import type { ApprovalRequest, RequestStatus, Signature } from '../domain/request';
 import type { RequestEvidence, StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
+import { bumpStatusEpoch } from './statusEpoch';
 
 const NUMERIC = new Set(['createdAt', 'expiresAt', 'required', 'decidedAt', 'operatorDoneAt', 'executedAt', 'endedAt']);
 const JSON_FIELDS = new Set(['signatures', 'evidence']);
@@ -271,6 +272,8 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
       ...toPairs(fields),
     )) as ScriptReply;
     const { code, request } = parse(reply);
+    // Any move out of a state changes the open-request counts status shows.
+    if (code === 'ok' || code === 'expired') await bumpStatusEpoch(redis, keys);
     return { outcome: code as TransitionOutcome, request };
   }
 
@@ -290,6 +293,7 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
         ...toPairs(full as unknown as Record<string, unknown>),
       )) as ScriptReply;
       if (reply[0] === 'exists') return { ok: false, existingId: reply[1] ?? '' };
+      await bumpStatusEpoch(redis, keys);
       return { ok: true, request: full };
     },
 
@@ -321,6 +325,8 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
     async sign(id, userId, now) {
       const reply = (await redis.eval(SIGN_LUA, 3, reqKey(id), pendingKey, openKey, userId, String(now), lockPrefix)) as ScriptReply;
       const { code, request } = parse(reply);
+      // A plain signature leaves the request pending; approval and expiry close it.
+      if (code === 'approved' || code === 'expired') await bumpStatusEpoch(redis, keys);
       return { outcome: code as SignOutcome, request };
     },
 

@@ -20,6 +20,7 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Keys } from './keys';
+import { statusEpochKey } from './statusEpoch';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -225,7 +226,7 @@ export const READ_LOCK_TTL_MS = 5 * 60_000;
  * is deleted, hourly counters older than 15 days are trimmed.
  *
  * KEYS: 1 readstate, 2 seen:top, 3 seen:floor, 4 hours, 5 summary, 6 families, 7 sample,
- *       8 lock, 9.. day hashes.
+ *       8 lock, 9 status epoch, 10.. day hashes.
  * ARGV: 1 cutoff (new read), 2 firstOfAttempt 0|1, 3 next token, 4 now, 5 duration, 6 lock token,
  *       7 overlap ms, 8 oldest hour kept, 9 sample cap, 10 retention ms after day end,
  *       11 entry count n, 12 JSON [[endpoint key, family], …], 13 JSON of one row per entry:
@@ -355,7 +356,7 @@ end
 
 -- Aggregates: one write per distinct field.
 for di, d in pairs(days) do
-  local dk = KEYS[8 + di]
+  local dk = KEYS[9 + di]
   redis.call('HINCRBY', dk, 'n', d.n)
   for cls, v in pairs(d.c) do redis.call('HINCRBY', dk, 'c:' .. cls, v) end
   for key, v in pairs(d.e) do redis.call('HINCRBY', dk, 'e:' .. key, v) end
@@ -430,6 +431,7 @@ else
   end
   redis.call('PEXPIRE', lock, ARGV[14] or '300000')
 end
+if folded > 0 or complete then redis.call('INCR', KEYS[9]) end
 local out = {folded, skipped, complete and 1 or 0}
 for _, f in ipairs(newFamilies) do out[#out + 1] = f end
 return out
@@ -831,7 +833,7 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
       argv.push(JSON.stringify(endpointPairs), JSON.stringify(rows), READ_LOCK_TTL_MS);
       const fixed = [
         k.readstate(appId), k.seenTop(appId), k.seenFloor(appId), k.hours(appId),
-        k.summary(appId), k.families(appId), k.sample(appId), k.lock(appId),
+        k.summary(appId), k.families(appId), k.sample(appId), k.lock(appId), statusEpochKey(keys),
       ];
       const allKeys = [...fixed, ...dayKeys];
       const r = await redis.zjtFoldPage(allKeys.length, ...allKeys, ...argv);

@@ -15,6 +15,7 @@ import type { Redis } from 'ioredis';
 import type { ZoomAccount } from '../config';
 import type { Logger } from '../log';
 import type { Keys } from '../store/keys';
+import { withStatusBump } from '../store/statusEpoch';
 import {
   TOKEN_ENDPOINT,
   ZOOM_CODES,
@@ -228,7 +229,7 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
   async function pause(answer: RawAnswer, endpoint: string): Promise<never> {
     const now = clock();
     const until = pauseUntil(answer.headers['retry-after'], now);
-    await redis.set(pauseKey(keys, account.name), String(until), 'PX', Math.max(1, until - now));
+    await withStatusBump(redis.multi().set(pauseKey(keys, account.name), String(until), 'PX', Math.max(1, until - now)), keys).exec();
     log.warn({ endpoint, until: new Date(until).toISOString() }, 'zoom daily limit reached; account paused');
     throw new ZoomPausedError({ account: account.name, until, endpoint, status: 429, code: 429 });
   }

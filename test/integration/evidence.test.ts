@@ -7,6 +7,9 @@ import { TEST_SECRETS } from '../helpers/env';
 import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
 import { isPollRunning, pollDedupId } from '../../src/jobs/pollJob';
 import type { ZoomCallLog } from '../../src/zoom/types';
+import { Redis } from 'ioredis';
+import { createAppStore } from '../../src/store/apps';
+import { createKeys } from '../../src/store/keys';
 
 const ACCOUNT_ID = 'acct-test';
 const SCIM = 'AzScimApp01';
@@ -139,6 +142,33 @@ describe('evidence in Slack', () => {
     expect(text).toContain(`*Forgotten Sync* \`${CANDIDATE}\` — \`/zoomjwt track ${CANDIDATE}\``);
     expect(text).toMatch(/:white_check_mark: \*default\*: last poll (just now|\d+ min ago), 0 new entries, \d+ API requests/);
     expect(String(res.json?.text)).toContain('2 tracked apps');
+  });
+
+  it('answers a repeated status from its last build, and rebuilds when a write in another process changes it', async () => {
+    const count = async (source: string) => {
+      const text = await (await fetch(`${app.url}/metrics`)).text();
+      return Number(new RegExp(`zoomjwt_status_answers_total\\{[^}]*source="${source}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    };
+    const first = visibleText((await app.command('status')).json);
+    const [cacheBefore, buildsBefore] = [await count('cache'), await count('build')];
+    const second = visibleText((await app.command('status')).json);
+    expect(second).toBe(first);
+    expect(await count('cache')).toBe(cacheBefore + 1);
+    expect(await count('build')).toBe(buildsBefore);
+
+    // Another process: its own connection and store, nothing shared with this app but Redis.
+    const other = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+    try {
+      await createAppStore(other, createKeys(app.prefix), ['default']).update(QUIET, { owner: 'U0ELSEWHERE' });
+    } finally {
+      other.disconnect();
+    }
+    const third = visibleText((await app.command('status')).json);
+    expect(third).toContain('owner <@U0ELSEWHERE>');
+    expect(await count('build')).toBe(buildsBefore + 1);
+    // And `status public` is its own answer (in the channel), never the ephemeral one.
+    const pub = await app.command('status public');
+    expect(pub.json?.response_type).toBe('in_channel');
   });
 
   it('posts status in the channel with `status public`, and refuses other words', async () => {

@@ -345,8 +345,9 @@ describe('memory', () => {
       } while (cursor !== '0');
       return found;
     };
-    // Day hashes + summary, hours, families, sample, readstate, seen:top (seen:floor and the lock are gone).
-    expect((await appKeys()).length).toBe(days + 6);
+    // Day hashes + summary, hours, families, sample, readstate, seen:top (seen:floor and the lock are gone),
+    // and the install's one status epoch.
+    expect((await appKeys()).length).toBe(days + 7);
     const perMinute = total / (30 * 24 * 60);
     const seenTop = await redis.zcard(`{${prefix}}:seen:big:top`);
     expect(seenTop).toBeLessThanOrEqual(Math.ceil(perMinute * 10) + 2);

@@ -1,0 +1,29 @@
+/**
+ * The status epoch: one counter that every write changing what `/zoomjwt status` shows bumps
+ * (apps, poll health, Daily-limit pauses, open requests, Slack problems). A process keeps the
+ * status it built last together with the epoch it read *before* reading the data, and answers
+ * from it while the epoch is unchanged; a write in any process moves the epoch, so the next
+ * status anywhere is rebuilt. A bump made after its write can only make a cache look older than
+ * it is, never newer, so the worst a lost bump (a crash between write and bump) costs is an
+ * answer as old as the cache's age limit.
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Keys } from './keys';
+
+export const statusEpochKey = (keys: Keys): string => keys.k('status', 'epoch');
+
+/** Bumps the epoch on its own (writes that are not a MULTI or pipeline). */
+export async function bumpStatusEpoch(redis: Redis, keys: Keys): Promise<void> {
+  await redis.incr(statusEpochKey(keys));
+}
+
+/** Adds the bump to a MULTI or pipeline, so it lands with the write it follows. */
+export function withStatusBump<T extends ChainableCommander>(chain: T, keys: Keys): T {
+  chain.incr(statusEpochKey(keys));
+  return chain;
+}
+
+/** The current epoch ("0" before any write). */
+export async function readStatusEpoch(redis: Redis, keys: Keys): Promise<string> {
+  return (await redis.get(statusEpochKey(keys))) ?? '0';
+}

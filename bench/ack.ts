@@ -12,7 +12,7 @@ import { summarise, type LatencySummary } from './stats';
 
 export const LEVELS = [1, 16, 64] as const;
 export type Level = (typeof LEVELS)[number];
-type Kind = 'status' | 'click';
+export type Kind = 'status' | 'click';
 type Side = 'app' | 'baseline';
 
 export interface AckOptions {
@@ -32,12 +32,16 @@ export interface AckOptions {
   onWarm?: () => void | Promise<void>;
   /** Called after every round (memory after a full collection). */
   afterRound?: (round: number) => void | Promise<void>;
-  /** Called around the status load at concurrency 16 of the last round (profiling). */
-  around?: (phase: 'start' | 'stop') => Promise<void>;
+  /** CPU time used so far by the app and by the baseline process (µs). */
+  cpu: Record<Side, () => Promise<number>>;
+  /** Called around the status and the click loads at concurrency 16 of the last round (profiling). */
+  around?: (phase: 'start' | 'stop', kind: Kind) => Promise<void>;
   log: (line: string) => void;
 }
 
 export interface AckResult {
+  /** CPU time each process spent per request (µs), by side and kind, over all timed loads. */
+  cpu_us_per_request: Record<string, number>;
   status: Record<string, LatencySummary>;
   click: Record<string, LatencySummary>;
   baseline: Record<string, LatencySummary>;
@@ -49,8 +53,16 @@ export interface AckResult {
   rounds: number;
 }
 
+/** Waits (up to 15 s) until `done()` holds, then a little longer for card updates in flight. */
+async function settle(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 export async function runAck(o: AckOptions): Promise<AckResult> {
   const lat = new Map<string, { latencies: number[]; wallMs: number; errors: number }>();
+  const cpuUs = new Map<string, { us: number; n: number }>();
   const record = (side: Side, kind: Kind, level: Level, r: { latencies: number[]; wallMs: number; errors: number }) => {
     const key = `${side}:${kind}:${level}`;
     const acc = lat.get(key) ?? { latencies: [], wallMs: 0, errors: 0 };
@@ -98,8 +110,10 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
         const base = k;
         for (const side of sides) {
           const url = side === 'app' ? o.appUrl : o.baselineUrl;
-          const profiled = !warm && round === o.rounds && kind === 'status' && level === 16 && side === 'app';
-          if (profiled) await o.around?.('start');
+          const profiled = !warm && round === o.rounds && level === 16 && side === 'app';
+          if (profiled) await o.around?.('start', kind);
+          const answered = o.slack.responses.filter((r) => r.path.endsWith('/click')).length;
+          const cpu0 = await o.cpu[side]();
           const r = await runLoad({
             url,
             signingSecret: o.signingSecret,
@@ -107,7 +121,17 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
             count,
             body: kind === 'status' ? statusBody : (i) => clickBody(ids, base + i),
           });
-          if (profiled) await o.around?.('stop');
+          if (side === 'app' && kind === 'click') {
+            // A click's answer and card update follow its ack. Let them finish before the next
+            // load, so that load's figures are its own (the baseline has no follow-up work).
+            await settle(() => o.slack.responses.filter((x) => x.path.endsWith('/click')).length >= answered + count);
+          }
+          if (profiled) await o.around?.('stop', kind);
+          const used = (await o.cpu[side]()) - cpu0;
+          if (!warm) {
+            const acc = cpuUs.get(`${side}:${kind}`) ?? { us: 0, n: 0 };
+            cpuUs.set(`${side}:${kind}`, { us: acc.us + used, n: acc.n + count });
+          }
           if (side === 'app' && kind === 'status') statusBytes = Math.max(statusBytes, r.meanBytes);
           if (!warm) record(side, kind, level, r);
         }
@@ -142,6 +166,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
       }),
     );
   return {
+    cpu_us_per_request: Object.fromEntries([...cpuUs].map(([key, v]) => [key, Math.round(v.us / Math.max(1, v.n))])),
     status: out('app', 'status'),
     click: out('app', 'click'),
     baseline: out('baseline', 'status'),

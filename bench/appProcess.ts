@@ -59,6 +59,10 @@ async function handle(running: Running, msg: Msg): Promise<unknown> {
       if (msg.path) writeFileSync(msg.path, JSON.stringify(profile));
       return { written: msg.path };
     }
+    case 'cpu': {
+      const cpu = process.cpuUsage();
+      return { us: cpu.user + cpu.system };
+    }
     case 'memory':
       sampleMemory();
       return { samples };

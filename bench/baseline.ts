@@ -34,6 +34,10 @@ async function main(): Promise<void> {
   process.send?.({ type: 'ready', port });
   process.on('message', (msg: { id?: number; type?: string }) => {
     if (msg.type === 'memory') process.send?.({ id: msg.id, ok: true, value: { samples } });
+    if (msg.type === 'cpu') {
+      const cpu = process.cpuUsage();
+      process.send?.({ id: msg.id, ok: true, value: { us: cpu.user + cpu.system } });
+    }
     if (msg.type === 'stop') {
       void app.stop().finally(() => {
         process.send?.({ id: msg.id, ok: true, value: { stopped: true } });

@@ -8,6 +8,8 @@ export interface Child {
   call<T = unknown>(msg: Record<string, unknown>, timeoutMs?: number): Promise<T>;
   /** Memory samples (epoch ms, bytes). */
   memory(): Promise<Array<{ t: number; rss: number; heap: number }>>;
+  /** CPU time the process has used so far (user + system, µs). */
+  cpu(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,9 @@ export async function spawnChild(entry: string, env: Record<string, string>, log
     },
     async memory() {
       return (await self.call<{ samples: Array<{ t: number; rss: number; heap: number }> }>({ type: 'memory' })).samples;
+    },
+    async cpu() {
+      return (await self.call<{ us: number }>({ type: 'cpu' })).us;
     },
     async stop() {
       if (proc.exitCode !== null) return;

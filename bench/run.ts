@@ -199,6 +199,7 @@ async function main(): Promise<void> {
       requester: REQUESTER,
       approvers: APPROVERS,
       rounds: PLAN.rounds,
+      cpu: { app: () => app.cpu(), baseline: () => baseline.cpu() },
       statusCount: STATUS_COUNT,
       clickCount: CLICK_COUNT,
       onWarm: () => {
@@ -209,8 +210,8 @@ async function main(): Promise<void> {
         afterGc.push({ round, heap: m.heap, rss: m.rss });
       },
       around: PROFILE
-        ? async (phase) => {
-            await app.call({ type: 'profile', on: phase === 'start', ...(phase === 'stop' ? { path: join(profiles, 'status.cpuprofile') } : {}) });
+        ? async (phase, kind) => {
+            await app.call({ type: 'profile', on: phase === 'start', ...(phase === 'stop' ? { path: join(profiles, `${kind}.cpuprofile`) } : {}) });
           }
         : undefined,
       log,
@@ -245,6 +246,7 @@ async function main(): Promise<void> {
       note: FULL ? undefined : `quick mode: ${PLAN.bulkEntries.toLocaleString('en')} ingest entries instead of 1,000,000 and ${PLAN.rounds} ack rounds; run with --full for the full figures`,
       ack: {
         tracked_apps: plan.bulkApps + plan.fleetApps,
+        cpu_us_per_request: ack.cpu_us_per_request,
         levels: [1, 16, 64],
         rounds: ack.rounds,
         status: { p99_ms: c16(ack.status), answer_bytes: ack.status_answer_bytes, ...ack.status },
@@ -276,6 +278,7 @@ async function main(): Promise<void> {
       results.profiles = {
         ingest: hotFunctions(join(profiles, 'ingest.cpuprofile')),
         status_c16: hotFunctions(join(profiles, 'status.cpuprofile')),
+        click_c16: hotFunctions(join(profiles, 'click.cpuprofile')),
       };
     }
     results.seconds = Math.round((Date.now() - started) / 1000);
@@ -290,6 +293,8 @@ async function main(): Promise<void> {
         }),
       ),
     ));
+    const cpu = ack.cpu_us_per_request;
+    log(`CPU per request (µs, the process answering): status ${cpu['app:status']} vs bare Bolt ${cpu['baseline:status']}; click ${cpu['app:click']} (with its answer and card update) vs bare Bolt ${cpu['baseline:click']}; status answer ${ack.status_answer_bytes} bytes`);
     log('');
     log(table(
       ['measure', 'value', 'target', 'met'],

@@ -62,7 +62,8 @@ export function registerCommands(
     const { sub, args } = parseCommandText(text.length > MAX_COMMAND_TEXT ? '' : text);
     const label = text.length > MAX_COMMAND_TEXT ? 'oversized' : isSubcommand(sub) ? sub : sub === '' ? 'empty' : 'unknown';
     deps.metrics.slackCommands.inc({ subcommand: label });
-    const log = deps.log.child({ command: label, user: command.user_id });
+    // Built only when something is logged: a child logger per request is a measurable cost on the ack path.
+    const log = () => deps.log.child({ command: label, user: command.user_id });
 
     if (text.length > MAX_COMMAND_TEXT) {
       await ack(notice(`That command is too long (${text.length} characters; the limit is ${MAX_COMMAND_TEXT}). Nothing was changed.`));
@@ -92,9 +93,9 @@ export function registerCommands(
         await respond({ response_type: 'ephemeral', ...msg });
       },
     };
-    const ref = randomUUID().slice(0, 8);
     const work = handler(ctx).catch((err: unknown) => {
-      log.error({ err, ref }, 'command failed');
+      const ref = randomUUID().slice(0, 8);
+      log().error({ err, ref }, 'command failed');
       return failureMessage(ref);
     });
     let timer: NodeJS.Timeout | undefined;
@@ -105,7 +106,7 @@ export function registerCommands(
     clearTimeout(timer);
     if (first !== 'overrun') {
       await ack(first);
-      log.debug({ ms: deps.clock() - started }, 'command answered');
+      if (deps.log.isLevelEnabled('debug')) log().debug({ ms: deps.clock() - started }, 'command answered');
       return;
     }
     await ack(notice(':hourglass_flowing_sand: Working on it — the answer will follow here.'));
@@ -113,7 +114,7 @@ export function registerCommands(
     try {
       await ctx.respond(late);
     } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'late answer could not be delivered');
+      log().warn({ err: { message: (err as Error).message } }, 'late answer could not be delivered');
     }
   });
 }

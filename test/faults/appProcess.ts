@@ -32,7 +32,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Starts the app with `env` (PORT is chosen here) and resolves once `/readyz` answers 200. */
 export async function spawnApp(env: Record<string, string | undefined>, readyTimeoutMs = 60_000): Promise<AppProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  // ZJT_APP_NODE_ARGS go to node before the script, e.g. `--cpu-prof --cpu-prof-dir=…` to profile a run.
+  const nodeArgs = (process.env.ZJT_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...env, PORT: String(port) } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

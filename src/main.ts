@@ -19,6 +19,7 @@ import { createKeys } from './store/keys';
 import { createRedis } from './store/redis';
 import { createUsageStore } from './store/usage';
 import { createSlackApp, slackClientOptions } from './slack/app';
+import { createSlackTransport } from './slack/transport';
 import { createSlackClient } from './slack/client';
 import { registerCommands, type CommandTable } from './slack/commands';
 import { createZoomClient, type ZoomClient } from './zoom/client';
@@ -69,8 +70,9 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const redis = redisFactory.main;
   const keys = createKeys(config.redis.prefix);
   const metrics = createMetrics();
+  const slackTransport = createSlackTransport();
   const { client: slack, health: slackHealth } = createSlackClient({
-    token: config.slack.botToken, options: slackClientOptions(config), redis, keys, log, metrics, clock,
+    token: config.slack.botToken, options: slackClientOptions(config, slackTransport), redis, keys, log, metrics, clock,
   });
 
   const cleanups: Array<() => Promise<void>> = [];
@@ -86,6 +88,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         }
       }
       await redisFactory.close();
+      slackTransport.close();
       log.info('stopped');
     })());
 
@@ -143,7 +146,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     for (const feature of features) Object.assign(routes, feature.routes ?? {});
     let slackListener: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
     if (web) {
-      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, teamId: () => identity.teamId || undefined });
+      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, teamId: () => identity.teamId || undefined, transport: slackTransport });
       registerCommands(slackApp.app, commands, { log, metrics, clock });
       for (const feature of features) feature.registerSlack?.(slackApp.app);
       if (slackApp.socketMode) {

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics';
 import { boltLogger } from './boltLogger';
 import { BODY_LIMIT_BYTES } from './guard';
 import { ACTION, COMMAND } from './ids';
+import type { SlackTransport } from './transport';
 
 const KNOWN_ACTIONS = new Set<string>(Object.values(ACTION));
 
@@ -44,9 +45,11 @@ export interface SlackAppHandle {
 }
 
 /** Options shared by Bolt's client and ours: no client-side retries, so a retry can never double-post. */
-export function slackClientOptions(config: Config): webApi.WebClientOptions {
+/** Options for every Slack client of a process; `transport` carries Web API calls and `respond`. */
+export function slackClientOptions(config: Config, transport: SlackTransport): webApi.WebClientOptions {
   return {
     slackApiUrl: config.slack.apiUrl,
+    fetch: transport.fetch,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: 10_000,
@@ -61,6 +64,7 @@ export function createSlackApp(deps: {
   botId: string;
   /** The installed workspace, for Socket Mode's workspace check. */
   teamId?: () => string | undefined;
+  transport: SlackTransport;
 }): SlackAppHandle {
   const { config, log } = deps;
   const logger = boltLogger(log);
@@ -71,7 +75,7 @@ export function createSlackApp(deps: {
     botUserId: deps.botUserId,
     logger,
     logLevel: LogLevel.WARN,
-    clientOptions: slackClientOptions(config),
+    clientOptions: slackClientOptions(config, deps.transport),
     // A listener that throws must not turn into an unhandled rejection; it is logged here.
     extendedErrorHandler: false,
     // No listener reads Bolt's conversation store; skipping it saves a lookup per request.

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { slackClientOptions } from '../../src/slack/app';
 import { createSlackClient } from '../../src/slack/client';
+import { createSlackTransport } from '../../src/slack/transport';
 import { createKeys } from '../../src/store/keys';
 import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
@@ -14,12 +15,13 @@ let redis: Redis;
 const prefix = uniquePrefix('slackclient');
 const lines: string[] = [];
 const sink = logSink(lines);
+const transport = createSlackTransport();
 let now = 1_800_000_000_000;
 
 function client() {
   const config = loadConfig(baseEnv({ SLACK_API_URL: slack.apiUrl }));
   const { log } = createLogger({ level: 'debug', secrets: [TEST_SECRETS.botToken] }, sink);
-  return createSlackClient({ token: TEST_SECRETS.botToken, options: slackClientOptions(config), redis, keys: createKeys(prefix), log, metrics: createMetrics({ defaultMetrics: false }), clock: () => now });
+  return createSlackClient({ token: TEST_SECRETS.botToken, options: slackClientOptions(config, transport), redis, keys: createKeys(prefix), log, metrics: createMetrics({ defaultMetrics: false }), clock: () => now });
 }
 
 beforeAll(async () => {
@@ -29,6 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await slack.close();
   redis.disconnect();
+  transport.close();
   await dropPrefix(prefix);
 });
 

@@ -7,7 +7,8 @@
  * clicks, that CPU is what delays the next click's acknowledgement.
  *
  * It implements the part of fetch those clients use: a string, bytes or URLSearchParams body,
- * headers, an AbortSignal, the redirect policy. Anything else (a FormData upload, a Request
+ * headers, an AbortSignal, the redirect policy, and an answer with the members they read (see
+ * LeanResponse). Anything else (a FormData upload, a Request
  * object, a stream) goes to the global fetch unchanged. Answers are read whole, as Slack's are
  * small JSON documents, and bounded: MAX_RESPONSE_BYTES, and DEFAULT_TIMEOUT_MS when the caller
  * passes no signal (Bolt's `respond` passes none, and a response URL that never answers must not
@@ -36,6 +37,74 @@ const decoders: Record<string, (b: Buffer) => Promise<Buffer>> = {
   deflate: promisify(zlib.inflate),
   br: promisify(zlib.brotliDecompress),
 };
+
+/** Read-only headers with the lookups the clients make (names are lower-cased, repeats joined). */
+class LeanHeaders {
+  constructor(private readonly map: Map<string, string>) {}
+  get(name: string): string | null {
+    return this.map.get(name.toLowerCase()) ?? null;
+  }
+  has(name: string): boolean {
+    return this.map.has(name.toLowerCase());
+  }
+  entries(): IterableIterator<[string, string]> {
+    return this.map.entries();
+  }
+  keys(): IterableIterator<string> {
+    return this.map.keys();
+  }
+  values(): IterableIterator<string> {
+    return this.map.values();
+  }
+  forEach(fn: (value: string, name: string) => void): void {
+    this.map.forEach(fn);
+  }
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    return this.map.entries();
+  }
+}
+
+/**
+ * The answer, already read whole. A WHATWG Response built around a buffer costs as much CPU as
+ * the rest of the exchange (it sets up a stream); this carries the members Bolt's `respond` and
+ * the Web API client read (ok, status, statusText, url, headers, text, json, arrayBuffer), with
+ * fetch's rule that a body is read once.
+ */
+class LeanResponse {
+  readonly ok: boolean;
+  readonly redirected = false;
+  readonly type = 'basic';
+  readonly headers: LeanHeaders;
+  private used = false;
+  constructor(
+    readonly url: string,
+    readonly status: number,
+    readonly statusText: string,
+    headers: Map<string, string>,
+    private readonly bytes: Buffer,
+  ) {
+    this.ok = status >= 200 && status < 300;
+    this.headers = new LeanHeaders(headers);
+  }
+  get bodyUsed(): boolean {
+    return this.used;
+  }
+  private take(): Buffer {
+    if (this.used) throw new TypeError('Body is unusable: Body has already been read');
+    this.used = true;
+    return this.bytes;
+  }
+  async text(): Promise<string> {
+    return this.take().toString('utf8');
+  }
+  async json(): Promise<unknown> {
+    return JSON.parse(this.take().toString('utf8')) as unknown;
+  }
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = this.take();
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+}
 
 export interface SlackTransport {
   fetch: typeof fetch;
@@ -123,21 +192,16 @@ export function createSlackTransport(options: { timeoutMs?: number } = {}): Slac
           const decode = decoders[encoding];
           (decode && raw.length ? decode(raw) : Promise.resolve(raw)).then(
             (bytes) => {
-              try {
-                const responseHeaders = new Headers();
-                for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-                  const name = res.rawHeaders[i]!;
-                  // The body handed on is decoded, so its encoding and length no longer apply.
-                  if (decode && /^content-(encoding|length)$/i.test(name)) continue;
-                  responseHeaders.append(name, res.rawHeaders[i + 1]!);
-                }
-                const noBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
-                const response = new Response(noBody ? null : bytes, { status, statusText: res.statusMessage ?? '', headers: responseHeaders });
-                Object.defineProperty(response, 'url', { value: url.href });
-                finish(undefined, response);
-              } catch (err) {
-                finish(err);
+              const headers = new Map<string, string>();
+              for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+                const name = res.rawHeaders[i]!.toLowerCase();
+                // The body handed on is decoded, so its encoding and length no longer apply.
+                if (decode && (name === 'content-encoding' || name === 'content-length')) continue;
+                const previous = headers.get(name);
+                headers.set(name, previous === undefined ? res.rawHeaders[i + 1]! : `${previous}, ${res.rawHeaders[i + 1]!}`);
               }
+              const noBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
+              finish(undefined, new LeanResponse(url.href, status, res.statusMessage ?? '', headers, noBody ? Buffer.alloc(0) : bytes) as unknown as Response);
             },
             (err: unknown) => finish(err),
           );

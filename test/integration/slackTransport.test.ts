@@ -65,6 +65,9 @@ it('sends method, headers and body as given, and hands back status, headers, url
   expect(res.url).toBe(`${base}/respond/abc?x=1`);
   expect(res.headers.get('x-oauth-scopes')).toBe('chat:write, users:read');
   expect(await res.json()).toEqual({ ok: true, echo: 'é' });
+  // As with fetch, a body is read once.
+  expect(res.bodyUsed).toBe(true);
+  await expect(res.text()).rejects.toThrow(TypeError);
 });
 
 it('reports a non-2xx answer as a response, not an error, as fetch does', async () => {

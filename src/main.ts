@@ -147,7 +147,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     let slackListener: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
     if (web) {
       const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, teamId: () => identity.teamId || undefined, transport: slackTransport });
-      registerCommands(slackApp.app, commands, { log, metrics, clock });
+      registerCommands(slackApp.app, commands, { log, metrics, clock, rawAcks: !slackApp.socketMode });
       for (const feature of features) feature.registerSlack?.(slackApp.app);
       if (slackApp.socketMode) {
         await slackApp.app.start();

@@ -11,7 +11,7 @@ import type { TrackedApp } from '../domain/app';
 import { lastNDays, truncate } from '../domain/format';
 import type { Feature, Services } from '../services';
 import { createPollProcessor, enqueuePoll, POLL_JOB, schedulePolls, type EnqueueOutcome } from '../jobs/pollJob';
-import { message, notice, section, type SlackMessage } from '../slack/blocks';
+import { message, notice, section, serializeOnce, type SlackMessage } from '../slack/blocks';
 import type { CommandContext, CommandHandler } from '../slack/commands';
 import { COMMAND } from '../slack/ids';
 import { candidateLines, resolveApp, resolveFailureMessage, unquote, type Resolution } from '../slack/resolveApp';
@@ -179,7 +179,8 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     services.metrics.statusAnswers.inc({ source: 'build' });
     const builtAt = ctx.now;
     const message = loadStatus(builtAt, isPublic).then((model) => {
-      const rendered = renderStatus(model, builtAt);
+      // Answered as it is until the next build, so serialized once.
+      const rendered = serializeOnce(renderStatus(model, builtAt));
       // A pause ending changes the answer without any write; so does the clock, slowly.
       const pauseEnds = model.accounts.map((a) => a.pausedUntil ?? 0).filter((t) => t > builtAt);
       const validUntil = Math.min(builtAt + STATUS_MAX_AGE_MS, ...pauseEnds);

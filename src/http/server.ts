@@ -64,6 +64,9 @@ export function createHttpServer(opts: HttpServerOptions): HttpServerHandle {
         refuse(res, outcome);
         return;
       }
+      // A slash command is always answered with a JSON message. Declared here, it also covers the
+      // answers the router sends already serialized (a string ack, which Bolt sends bare).
+      if (outcome.command) res.setHeader('content-type', 'application/json; charset=utf-8');
       await opts.slack.listener(outcome.req, res);
       return;
     }

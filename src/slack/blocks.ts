@@ -14,6 +14,21 @@ export interface SlackMessage {
 }
 
 /** Slack's limits (characters / items). */
+const serialized = new WeakMap<SlackMessage, string>();
+
+/**
+ * For a message answered many times as it is (a cached status): its JSON, computed once here,
+ * goes out as the ack instead of being serialized again per request. The message must not be
+ * changed afterwards.
+ */
+export function serializeOnce<T extends SlackMessage>(msg: T): T {
+  serialized.set(msg, JSON.stringify(msg));
+  return msg;
+}
+
+/** The JSON kept by serializeOnce, if any. */
+export const serializedOf = (msg: SlackMessage): string | undefined => serialized.get(msg);
+
 export const LIMITS = { sectionText: 3000, headerText: 150, contextElements: 10, blocks: 50, fallback: 3000, fieldText: 2000 } as const;
 
 export function clip(text: string, max: number): string {

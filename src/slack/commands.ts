@@ -10,7 +10,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { COMMAND } from './ids';
 import { helpMessage } from './views/help';
-import { notice, type SlackMessage } from './blocks';
+import { notice, serializedOf, type SlackMessage } from './blocks';
 
 export const SUBCOMMANDS = [
   'status', 'app', 'track', 'untrack', 'owner', 'migrated', 'disable', 'enable', 'remove',
@@ -54,7 +54,16 @@ function failureMessage(ref: string): SlackMessage {
 export function registerCommands(
   app: App,
   table: CommandTable,
-  deps: { log: Logger; metrics: Metrics; clock: () => number },
+  deps: {
+    log: Logger;
+    metrics: Metrics;
+    clock: () => number;
+    /**
+     * HTTP mode: an answer serialized once (serializeOnce) is acked as its JSON text; the HTTP
+     * server declares every slash-command answer JSON. (In Socket Mode an ack is an object.)
+     */
+    rawAcks?: boolean;
+  },
 ): void {
   app.command(COMMAND, async ({ command, ack, respond }) => {
     const started = deps.clock();
@@ -105,7 +114,8 @@ export function registerCommands(
     const first = await Promise.race([work, overrun]);
     clearTimeout(timer);
     if (first !== 'overrun') {
-      await ack(first);
+      const raw = deps.rawAcks ? serializedOf(first) : undefined;
+      await (raw !== undefined ? ack(raw) : ack(first));
       if (deps.log.isLevelEnabled('debug')) log().debug({ ms: deps.clock() - started }, 'command answered');
       return;
     }

@@ -17,7 +17,8 @@ export const MAX_CLOCK_SKEW_S = 300;
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export type GuardOutcome =
-  | { ok: true; req: IncomingMessage }
+  /** `command`: a slash command, whose answer is always a JSON message. */
+  | { ok: true; req: IncomingMessage; command: boolean }
   | { ok: false; status: number; reason: string };
 
 export interface GuardOptions {
@@ -121,7 +122,7 @@ export async function guardSlackRequest(req: IncomingMessage, opts: GuardOptions
   const contentType = req.headers['content-type'];
   const body = parseBody(contentType, raw);
   // Slack's unsigned SSL check: Bolt answers it and strips everything else from the body.
-  if (body.form?.ssl_check === '1') return { ok: true, req: buffered };
+  if (body.form?.ssl_check === '1') return { ok: true, req: buffered, command: false };
   const tsHeader = req.headers['x-slack-request-timestamp'];
   const signature = req.headers['x-slack-signature'];
   if (typeof signature !== 'string' || typeof tsHeader !== 'string' || !/^\d{1,12}$/.test(tsHeader)) {
@@ -138,7 +139,7 @@ export async function guardSlackRequest(req: IncomingMessage, opts: GuardOptions
   if (installed && team && team !== installed) {
     return { ok: false, status: 403, reason: `request from another workspace (${team})` };
   }
-  return { ok: true, req: buffered };
+  return { ok: true, req: buffered, command: body.form?.command !== undefined };
 }
 
 export function refuse(res: ServerResponse, outcome: { status: number }): void {

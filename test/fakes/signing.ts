@@ -91,7 +91,9 @@ export function actionBody(fields: ActionFields): string {
 export interface PostResult {
   status: number;
   body: string;
+  /** The parsed body, when the answer is declared `application/json`. */
   json: Record<string, unknown> | undefined;
+  contentType: string;
   ms: number;
 }
 
@@ -108,11 +110,13 @@ export async function postSigned(url: string, body: string, opts: SignedRequestO
   const res = await fetch(url, { method: 'POST', headers, body });
   const text = await res.text();
   const ms = performance.now() - started;
+  // Slack reads an answer as a message only when it is declared JSON; so does this helper.
+  const contentType = res.headers.get('content-type') ?? '';
   let json: Record<string, unknown> | undefined;
   try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+    json = text && /^application\/json\b/.test(contentType) ? (JSON.parse(text) as Record<string, unknown>) : undefined;
   } catch {
     json = undefined;
   }
-  return { status: res.status, body: text, json, ms };
+  return { status: res.status, body: text, json, ms, contentType };
 }

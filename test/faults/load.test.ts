@@ -153,6 +153,10 @@ it('acknowledges 5,000 clicks at 500/s from 3 processes within 3 s each, and car
     statuses: Object.fromEntries([...new Set(acks.map((a) => a.status))].map((s) => [s, acks.filter((a) => a.status === s).length])),
   };
   console.log(`load figures: ${JSON.stringify(figures)}`);
+  // Where in the run the slow acks were (the first seconds carry the live signatures and the executions).
+  const bySecond: number[][] = Array.from({ length: DURATION_S }, () => []);
+  for (const a of acks) bySecond[Math.min(DURATION_S - 1, Math.floor(a.click.n / RATE_PER_S))]!.push(a.ms);
+  console.log(`ack p99 by second of the run (ms): ${bySecond.map((v) => Math.round(quantile(v.sort((x, y) => x - y), 0.99))).join(' ')}`);
 
   expect(acks).toHaveLength(TOTAL);
   // The pacing held: 5,000 clicks in about 10 s, not a slower trickle.

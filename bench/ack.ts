@@ -13,7 +13,7 @@ import { summarise, type LatencySummary } from './stats';
 export const LEVELS = [1, 16, 64] as const;
 export type Level = (typeof LEVELS)[number];
 export type Kind = 'status' | 'click';
-type Side = 'app' | 'baseline';
+type Side = 'app' | 'baseline' | 'baseline_tiny';
 
 export interface AckOptions {
   appUrl: string;
@@ -33,7 +33,9 @@ export interface AckOptions {
   /** Called after every round (memory after a full collection). */
   afterRound?: (round: number) => void | Promise<void>;
   /** CPU time used so far by the app and by the baseline process (µs). */
-  cpu: Record<Side, () => Promise<number>>;
+  cpu: Record<'app' | 'baseline', () => Promise<number>>;
+  /** Gives the baseline the constant it answers `status` with (a real status answer's JSON). */
+  setBaselineStatus(json: string): Promise<void>;
   /** Called around the status and the click loads at concurrency 16 of the last round (profiling). */
   around?: (phase: 'start' | 'stop', kind: Kind) => Promise<void>;
   log: (line: string) => void;
@@ -44,7 +46,10 @@ export interface AckResult {
   cpu_us_per_request: Record<string, number>;
   status: Record<string, LatencySummary>;
   click: Record<string, LatencySummary>;
+  /** Bare Bolt answering `status` with a constant copy of the app's status answer. */
   baseline: Record<string, LatencySummary>;
+  /** Bare Bolt answering with a two-word constant. */
+  baseline_tiny: Record<string, LatencySummary>;
   baseline_click: Record<string, LatencySummary>;
   /** Size of the app's status answer (bytes, the largest mean of a load). */
   status_answer_bytes: number;
@@ -73,6 +78,16 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
   };
   const statusBody = () =>
     commandBody({ text: 'status', team_id: o.teamId, user_id: o.requester, response_url: `${o.slack.responseUrlBase}status` });
+  // The same request shape; the baseline answers this text with a two-word constant.
+  const tinyBody = () =>
+    commandBody({ text: 'tiny', team_id: o.teamId, user_id: o.requester, response_url: `${o.slack.responseUrlBase}status` });
+
+  // The baseline answers `status` with a constant of the app's own answer, byte for byte, so the
+  // ratio compares the work behind an answer, not the size of what is sent; the tiny constant
+  // shows what the size alone costs.
+  const sample = await postSigned(o.appUrl, statusBody(), { signingSecret: o.signingSecret });
+  if (!sample.json) throw new Error(`status answer is not JSON (HTTP ${sample.status})`);
+  await o.setBaselineStatus(sample.body);
   const clickBody = (ids: string[], k: number) =>
     actionBody({
       action_id: ACTION.approve,
@@ -104,22 +119,26 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
     const respondedBefore = o.slack.responses.filter((r) => r.path.endsWith('/click')).length;
     let k = 0;
     for (const level of LEVELS) {
-      const sides: Side[] = (round + level) % 2 === 0 ? ['app', 'baseline'] : ['baseline', 'app'];
       for (const kind of ['status', 'click'] as const) {
+        // Each round and level changes which side goes first.
+        const all: Side[] = kind === 'status' ? ['app', 'baseline', 'baseline_tiny'] : ['app', 'baseline'];
+        const shift = (round + level) % all.length;
+        const sides = [...all.slice(shift), ...all.slice(0, shift)];
         const count = Math.max(level, Math.round((kind === 'status' ? o.statusCount[level] : o.clickCount[level]) * scale));
         const base = k;
         for (const side of sides) {
           const url = side === 'app' ? o.appUrl : o.baselineUrl;
+          const proc = side === 'app' ? 'app' : 'baseline';
           const profiled = !warm && round === o.rounds && level === 16 && side === 'app';
           if (profiled) await o.around?.('start', kind);
           const answered = o.slack.responses.filter((r) => r.path.endsWith('/click')).length;
-          const cpu0 = await o.cpu[side]();
+          const cpu0 = await o.cpu[proc]();
           const r = await runLoad({
             url,
             signingSecret: o.signingSecret,
             concurrency: level,
             count,
-            body: kind === 'status' ? statusBody : (i) => clickBody(ids, base + i),
+            body: kind === 'click' ? (i) => clickBody(ids, base + i) : side === 'baseline_tiny' ? tinyBody : statusBody,
           });
           if (side === 'app' && kind === 'click') {
             // A click's answer and card update follow its ack. Let them finish before the next
@@ -127,7 +146,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
             await settle(() => o.slack.responses.filter((x) => x.path.endsWith('/click')).length >= answered + count);
           }
           if (profiled) await o.around?.('stop', kind);
-          const used = (await o.cpu[side]()) - cpu0;
+          const used = (await o.cpu[proc]()) - cpu0;
           if (!warm) {
             const acc = cpuUs.get(`${side}:${kind}`) ?? { us: 0, n: 0 };
             cpuUs.set(`${side}:${kind}`, { us: acc.us + used, n: acc.n + count });
@@ -170,6 +189,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
     status: out('app', 'status'),
     click: out('app', 'click'),
     baseline: out('baseline', 'status'),
+    baseline_tiny: out('baseline_tiny', 'status'),
     baseline_click: out('baseline', 'click'),
     status_answer_bytes: statusBytes,
     live_clicks: timedClicks ? liveClicks / timedClicks : 0,

@@ -1,6 +1,7 @@
 /**
  * The baseline: a bare Bolt app on its own HTTPReceiver, the same signing secret and the same
- * `/slack/events` path, whose listeners acknowledge with a constant. Run as a child process the
+ * `/slack/events` path, whose listeners acknowledge with a constant: for `status`, a copy of the
+ * app's status answer; for anything else, a two-word message. Run as a child process the
  * same way as the real app, so the ratio of the two measures what zoomjwt adds on top of Bolt.
  *
  * Environment: SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_API_URL (the fake Slack; Bolt never
@@ -20,9 +21,12 @@ async function main(): Promise<void> {
     logLevel: LogLevel.ERROR,
     clientOptions: { slackApiUrl: process.env.SLACK_API_URL ?? '' },
   });
-  const constant = { response_type: 'ephemeral' as const, text: 'ok' };
-  app.command('/zoomjwt', async ({ ack }) => {
-    await ack(constant);
+  const tiny = { response_type: 'ephemeral' as const, text: 'ok' };
+  // `status` is answered with a copy of the real app's status answer, set by the bench (message
+  // `status-answer`), so both send the same bytes; any other text gets the two-word constant.
+  let statusAnswer: Record<string, unknown> = tiny;
+  app.command('/zoomjwt', async ({ ack, command }) => {
+    await ack(command.text === 'status' ? statusAnswer : tiny);
   });
   app.action(/.*/, async ({ ack }) => {
     await ack();
@@ -32,8 +36,12 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : 0;
   startMemorySampler();
   process.send?.({ type: 'ready', port });
-  process.on('message', (msg: { id?: number; type?: string }) => {
+  process.on('message', (msg: { id?: number; type?: string; json?: string }) => {
     if (msg.type === 'memory') process.send?.({ id: msg.id, ok: true, value: { samples } });
+    if (msg.type === 'status-answer') {
+      statusAnswer = JSON.parse(msg.json ?? '{}') as Record<string, unknown>;
+      process.send?.({ id: msg.id, ok: true, value: { bytes: Buffer.byteLength(msg.json ?? '') } });
+    }
     if (msg.type === 'cpu') {
       const cpu = process.cpuUsage();
       process.send?.({ id: msg.id, ok: true, value: { us: cpu.user + cpu.system } });

@@ -29,6 +29,7 @@ import { message, notice, section, context, type SlackMessage } from './blocks';
 import type { CommandContext, CommandTable } from './commands';
 import { ACTION, COMMAND } from './ids';
 import { resolveApp, resolveFailureMessage } from './resolveApp';
+import { createAfterAckGate } from './afterAck';
 import { renderCard, slackTime, ACTION_TITLE } from './views/card';
 
 /** BullMQ job names on the `actions` queue. */
@@ -408,16 +409,26 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     return true;
   }
 
+  // Every button's work after its ack waits its turn behind the acks (see afterAck.ts).
+  const afterAck = createAfterAckGate();
+
   /**
-   * After the ack, a failure (Redis unreachable, a bug) must still reach the person who clicked:
+   * Runs a button handler with an `ack` that also waits for the follow-up's turn. After the ack,
+   * a failure (Redis unreachable, a bug) must still reach the person who clicked:
    * they get a sentence and a reference, the log gets the cause. Transitions are atomic, so the
    * click either counted entirely or not at all; the card tells which.
    */
   const answerFailures =
-    <A extends { respond: RespondFn }>(name: string, handler: (args: A) => Promise<unknown>) =>
+    <A extends { respond: RespondFn; ack: () => Promise<void> }>(name: string, handler: (args: A) => Promise<unknown>) =>
     async (args: A): Promise<void> => {
       try {
-        await handler(args);
+        await handler({
+          ...args,
+          ack: async () => {
+            await args.ack();
+            await afterAck();
+          },
+        });
       } catch (err) {
         const ref = randomUUID().slice(0, 8);
         log.error({ err, ref, action: name }, 'button handler failed');

@@ -152,14 +152,11 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
    * epoch it read before reading the data (see store/statusEpoch): while the epoch is unchanged
    * and the answer is younger than STATUS_MAX_AGE_MS, a request costs one GET. Otherwise one build
    * runs and requests that arrive meanwhile share it (single flight). So an answer reflects every
-   * write that finished before the request, and its relative times are at most a few seconds old.
+   * write that finished before the request (the stores bump the epoch, in any process, so no
+   * handler here has to drop the cache), and its relative times are at most a few seconds old.
    */
   const cached = new Map<boolean, { epoch: string; builtAt: number; validUntil: number; message: SlackMessage }>();
   const building = new Map<string, Promise<SlackMessage>>();
-  const invalidateStatus = () => {
-    cached.clear();
-    building.clear();
-  };
   const status: CommandHandler = async (ctx) => {
     const arg = ctx.args.trim().toLowerCase();
     if (arg !== '' && arg !== 'public') return usageNotice('status', `I don't know \`${inline(ctx.args, 40).replace(/`/g, "'")}\` here.`);
@@ -260,7 +257,6 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
         now,
       );
       if (!added) return notice(`*${inline(name, 80)}* \`${inline(appId, 128)}\` is already tracked; nothing changed.`);
-      invalidateStatus();
       await audit.append({
         type: 'app.tracked',
         actor: ctx.userId,
@@ -317,7 +313,6 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     if ('answer' in found) return found.answer;
     const target = found.app;
     if (!(await apps.untrack(target.appId))) return notice(`*${inline(target.name, 80)}* was not tracked any more; nothing changed.`);
-    invalidateStatus();
     await audit.append({
       type: 'app.untracked',
       actor: ctx.userId,
@@ -355,7 +350,6 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const target = found.app;
     const now = services.clock();
     await apps.update(target.appId, { owner: userId, ownerSetBy: ctx.userId, ownerSetAt: now });
-    invalidateStatus();
     await audit.append({
       type: 'app.owner',
       actor: ctx.userId,
@@ -377,7 +371,6 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const note = truncate(rest.replace(/\s+/g, ' ').trim(), MAX_NOTE);
     const now = services.clock();
     await apps.update(target.appId, { migrated: true, migratedNote: note, migratedBy: ctx.userId, migratedAt: now });
-    invalidateStatus();
     await audit.append({
       type: 'app.migrated',
       actor: ctx.userId,

@@ -44,8 +44,10 @@ export interface SlackAppHandle {
   socketMode: boolean;
 }
 
-/** Options shared by Bolt's client and ours: no client-side retries, so a retry can never double-post. */
-/** Options for every Slack client of a process; `transport` carries Web API calls and `respond`. */
+/**
+ * Options shared by Bolt's client and ours: no client-side retries, so a retry can never
+ * double-post; `transport` carries every Web API call and Bolt's `respond`.
+ */
 export function slackClientOptions(config: Config, transport: SlackTransport): webApi.WebClientOptions {
   return {
     slackApiUrl: config.slack.apiUrl,

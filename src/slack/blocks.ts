@@ -13,7 +13,6 @@ export interface SlackMessage {
   replace_original?: boolean;
 }
 
-/** Slack's limits (characters / items). */
 const serialized = new WeakMap<SlackMessage, string>();
 
 /**
@@ -29,6 +28,7 @@ export function serializeOnce<T extends SlackMessage>(msg: T): T {
 /** The JSON kept by serializeOnce, if any. */
 export const serializedOf = (msg: SlackMessage): string | undefined => serialized.get(msg);
 
+/** Slack's limits (characters / items). */
 export const LIMITS = { sectionText: 3000, headerText: 150, contextElements: 10, blocks: 50, fallback: 3000, fieldText: 2000 } as const;
 
 export function clip(text: string, max: number): string {

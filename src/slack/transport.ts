@@ -112,10 +112,23 @@ export interface SlackTransport {
   close(): void;
 }
 
-type Body = Buffer | undefined;
+/**
+ * An answer's headers, names lower-cased and repeats joined. A decoded body's encoding and length
+ * no longer apply, so they are left out.
+ */
+function answerHeaders(raw: readonly string[], decoded: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (decoded && (name === 'content-encoding' || name === 'content-length')) continue;
+    const previous = out.get(name);
+    out.set(name, previous === undefined ? raw[i + 1]! : `${previous}, ${raw[i + 1]!}`);
+  }
+  return out;
+}
 
 /** The request body as bytes, or null when it is a kind only the global fetch handles. */
-function bodyBytes(body: unknown): { bytes: Body; contentType?: string } | null {
+function bodyBytes(body: unknown): { bytes: Buffer | undefined; contentType?: string } | null {
   if (body === undefined || body === null) return { bytes: undefined };
   if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8'), contentType: 'text/plain;charset=UTF-8' };
   if (body instanceof URLSearchParams) return { bytes: Buffer.from(body.toString(), 'utf8'), contentType: 'application/x-www-form-urlencoded;charset=UTF-8' };
@@ -192,16 +205,9 @@ export function createSlackTransport(options: { timeoutMs?: number } = {}): Slac
           const decode = decoders[encoding];
           (decode && raw.length ? decode(raw) : Promise.resolve(raw)).then(
             (bytes) => {
-              const headers = new Map<string, string>();
-              for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-                const name = res.rawHeaders[i]!.toLowerCase();
-                // The body handed on is decoded, so its encoding and length no longer apply.
-                if (decode && (name === 'content-encoding' || name === 'content-length')) continue;
-                const previous = headers.get(name);
-                headers.set(name, previous === undefined ? res.rawHeaders[i + 1]! : `${previous}, ${res.rawHeaders[i + 1]!}`);
-              }
               const noBody = status === 204 || status === 205 || status === 304 || init.method === 'HEAD';
-              finish(undefined, new LeanResponse(url.href, status, res.statusMessage ?? '', headers, noBody ? Buffer.alloc(0) : bytes) as unknown as Response);
+              const answer = new LeanResponse(url.href, status, res.statusMessage ?? '', answerHeaders(res.rawHeaders, Boolean(decode)), noBody ? Buffer.alloc(0) : bytes);
+              finish(undefined, answer as unknown as Response);
             },
             (err: unknown) => finish(err),
           );

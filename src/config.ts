@@ -33,6 +33,11 @@ export interface Config {
     signingSecret: string;
     appToken?: string;
     apiUrl: string;
+    /**
+     * Origins a `response_url` may point at (SPEC §5.6): Slack's two hook hosts, plus the origin
+     * of SLACK_API_URL when it is set (a fake Slack in tests and the sandbox).
+     */
+    responseOrigins: string[];
   };
   /** `clusterNodes` set → Redis Cluster (REDIS_URL then only supplies credentials and TLS). */
   redis: { url: string; prefix: string; clusterNodes?: Array<{ host: string; port: number }> };
@@ -42,6 +47,8 @@ export interface Config {
     appIds: TrackedAppSeed[];
   };
   approvers: string[];
+  /** Who may change what is watched (SPEC §5.5): ADMINS, or the approvers when it is unset. */
+  admins: string[];
   approvalsChannel: string;
   digestChannel: string;
   requiredApprovals: number;
@@ -70,6 +77,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Where Slack's response URLs live (commercial and GovSlack). */
+export const SLACK_RESPONSE_ORIGINS = ['https://hooks.slack.com', 'https://hooks.slack-gov.com'] as const;
 
 const SLACK_CHANNEL = /^[CGD][A-Z0-9]{2,}$/;
 const SLACK_APPROVER = /^[UWS][A-Z0-9]{2,}$/;
@@ -182,6 +192,10 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
     const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
     return ids.every((id) => SLACK_APPROVER.test(id)) ? [...new Set(ids)] : undefined;
   });
+  const admins = optional('ADMINS', approvers, 'comma-separated Slack user ids (U…, W…) and user-group ids (S…)', (v) => {
+    const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
+    return ids.length > 0 && ids.every((id) => SLACK_APPROVER.test(id)) ? [...new Set(ids)] : undefined;
+  });
   const digestChannel = required('DIGEST_CHANNEL', 'a Slack channel id such as C0123ABCD', (v) => SLACK_CHANNEL.test(v));
   const approvalsChannel = optional('APPROVALS_CHANNEL', digestChannel, 'a Slack channel id such as C0123ABCD', (v) =>
     SLACK_CHANNEL.test(v) ? v : undefined,
@@ -226,10 +240,14 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
 
   if (problems.length) throw new ConfigError(problems);
   return {
-    slack: { botToken, signingSecret, ...(appToken ? { appToken } : {}), apiUrl: slackApiUrl },
+    slack: {
+      botToken, signingSecret, ...(appToken ? { appToken } : {}), apiUrl: slackApiUrl,
+      responseOrigins: [...SLACK_RESPONSE_ORIGINS, ...(get('SLACK_API_URL') !== undefined ? [new URL(slackApiUrl).origin] : [])],
+    },
     redis: { url: redisUrl, prefix: redisPrefix, ...(clusterNodes ? { clusterNodes } : {}) },
     zoom: { accounts, oauthUrl: zoomOauthUrl, appIds },
     approvers,
+    admins,
     approvalsChannel,
     digestChannel,
     requiredApprovals,

@@ -19,6 +19,8 @@ import { createKeys } from './store/keys';
 import { createRedis } from './store/redis';
 import { createUsageStore } from './store/usage';
 import { createSlackApp, slackClientOptions } from './slack/app';
+import { createAccess } from './slack/access';
+import type { Installation } from './slack/guard';
 import { createSlackTransport } from './slack/transport';
 import { createSlackClient } from './slack/client';
 import { registerCommands, type CommandTable } from './slack/commands';
@@ -49,7 +51,13 @@ async function slackIdentity(client: webApi.WebClient, log: Logger): Promise<Ser
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await client.auth.test();
-      return { teamId: String(res.team_id ?? ''), botUserId: String(res.user_id ?? ''), botId: String(res.bot_id ?? '') };
+      return {
+        teamId: String(res.team_id ?? ''),
+        // Present on Enterprise Grid: members of any workspace of this org count as ours.
+        ...(typeof res.enterprise_id === 'string' && res.enterprise_id !== '' ? { enterpriseId: res.enterprise_id } : {}),
+        botUserId: String(res.user_id ?? ''),
+        botId: String(res.bot_id ?? ''),
+      };
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error;
       if (code === 'invalid_auth' || code === 'not_authed' || code === 'account_inactive' || code === 'token_revoked') {
@@ -70,7 +78,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const redis = redisFactory.main;
   const keys = createKeys(config.redis.prefix);
   const metrics = createMetrics();
-  const slackTransport = createSlackTransport();
+  const slackTransport = createSlackTransport({
+    policy: {
+      apiUrl: config.slack.apiUrl,
+      responseOrigins: config.slack.responseOrigins,
+      onRefused: (url) => log.warn({ host: url.host }, 'a request named a response_url outside Slack; it was not called'),
+    },
+  });
   const { client: slack, health: slackHealth } = createSlackClient({
     token: config.slack.botToken, options: slackClientOptions(config, slackTransport), redis, keys, log, metrics, clock,
   });
@@ -113,8 +127,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         }),
       );
     }
+    const access = createAccess({
+      slack, approvers: config.approvers, admins: config.admins, installed: () => installationOf(identity), log, clock,
+    });
     const services: Services = {
-      config, log, clock, redis, keys, metrics, slack, slackHealth, slackIdentity: identity, apps, queues, zoom,
+      config, log, clock, redis, keys, metrics, slack, slackHealth, slackIdentity: identity, access, apps, queues, zoom,
       usage: createUsageStore({ redis, keys }),
       health: createHealthStore({ redis, keys }),
       audit: createAuditLog({ redis, keys, clock }),
@@ -146,8 +163,16 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     for (const feature of features) Object.assign(routes, feature.routes ?? {});
     let slackListener: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
     if (web) {
-      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, teamId: () => identity.teamId || undefined, transport: slackTransport });
-      registerCommands(slackApp.app, commands, { log, metrics, clock, rawAcks: !slackApp.socketMode });
+      const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, install: () => installationOf(identity), transport: slackTransport });
+      registerCommands(slackApp.app, commands, {
+        log, metrics, clock, rawAcks: !slackApp.socketMode, access,
+        onRefused: async ({ userId, subcommand, code }) => {
+          await services.audit.append({
+            type: 'access.refused', actor: userId,
+            summary: `<@${userId}> was refused \`/zoomjwt ${subcommand}\` (${code})`, details: { subcommand, code },
+          });
+        },
+      });
       for (const feature of features) feature.registerSlack?.(slackApp.app);
       if (slackApp.socketMode) {
         await slackApp.app.start();
@@ -166,7 +191,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         ? {
             slack: {
               listener: slackListener,
-              guard: { signingSecret: config.slack.signingSecret, teamId: () => identity.teamId || undefined, clock, log },
+              guard: { signingSecret: config.slack.signingSecret, install: () => installationOf(identity), clock, log },
             },
           }
         : {}),
@@ -192,6 +217,10 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     await stop();
     throw err;
   }
+}
+
+function installationOf(identity: Services['slackIdentity']): Installation {
+  return { ...(identity.teamId ? { teamId: identity.teamId } : {}), ...(identity.enterpriseId ? { enterpriseId: identity.enterpriseId } : {}) };
 }
 
 /** ZOOM_APP_IDS are tracked from the start; names are filled in by the first poll. */

@@ -16,6 +16,7 @@ export interface Metrics {
   zoomRequests: Counter<'account' | 'endpoint' | 'status'>;
   entriesIngested: Counter<'account'>;
   statusAnswers: Counter<'source'>;
+  accessRefusals: Counter<'action' | 'code'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -50,6 +51,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'zoomjwt_status_answers_total',
       help: '/zoomjwt status answers by source: cache (unchanged since the last build), build, or shared (joined a build in flight)',
       labelNames: ['source'],
+      registers,
+    }),
+    accessRefusals: new Counter({
+      name: 'zoomjwt_access_refusals_total',
+      help: 'Commands and clicks refused because of who sent them (SPEC §5.5), by action and reason',
+      labelNames: ['action', 'code'],
       registers,
     }),
   };

@@ -16,6 +16,7 @@ import type { HealthStore } from './store/health';
 import type { Keys } from './store/keys';
 import type { Redis } from './store/redis';
 import type { UsageStore } from './store/usage';
+import type { Access } from './slack/access';
 import type { SlackHealth } from './slack/client';
 import type { CommandTable } from './slack/commands';
 import type { ZoomClient } from './zoom/client';
@@ -39,7 +40,9 @@ export interface Services {
   slack: webApi.WebClient;
   /** Slack API problems (channel not found, bot not in channel, bad token…) for status and digest. */
   slackHealth: SlackHealth;
-  slackIdentity: { teamId: string; botUserId: string; botId: string };
+  slackIdentity: { teamId: string; enterpriseId?: string; botUserId: string; botId: string };
+  /** Who may do what (SPEC §5.5), from Slack's facts about a person. */
+  access: Access;
   apps: AppStore;
   usage: UsageStore;
   health: HealthStore;

@@ -143,21 +143,41 @@ export function canOpen(input: OpenInput): Verdict {
 
 const refuse = (code: RefusalCode, reason: string): Verdict => ({ ok: false, code, reason });
 
-/** What Slack's `users.info` says about a clicker (the fields we judge). */
+/** What Slack's `users.info` says about a person (the fields we judge). */
 export interface SlackUserFacts {
   deleted?: boolean;
   is_bot?: boolean;
   is_restricted?: boolean;
   is_ultra_restricted?: boolean;
   team_id?: string;
+  /** Enterprise Grid: the org the account belongs to and the workspaces it is in. */
+  enterprise_user?: { enterprise_id?: string; teams?: string[] };
 }
 
-/** Why a Slack account may not sign, or undefined when it may (SPEC §5.2 rule 1). */
-export function accountRefusal(user: SlackUserFacts, installedTeam: string): string | undefined {
+/** Where zoomjwt is installed: a workspace and, on Enterprise Grid, its org. */
+export interface InstalledIn {
+  teamId?: string;
+  enterpriseId?: string;
+}
+
+/**
+ * Why a Slack account is not a full member of the installed workspace, or undefined when it is
+ * (SPEC §5.5). On Enterprise Grid `users.info` reports the org (or one fixed workspace) as
+ * `team_id`, so membership is judged by `enterprise_user` there: a member of the installed
+ * workspace or of its org counts; someone from another org never does.
+ */
+export function accountRefusal(user: SlackUserFacts, at: InstalledIn): string | undefined {
   if (user.deleted) return 'your Slack account is deactivated';
-  if (user.is_bot) return 'bots cannot approve';
-  if (user.is_restricted || user.is_ultra_restricted) return 'guest accounts cannot approve';
-  if (installedTeam && user.team_id && user.team_id !== installedTeam) return 'your account belongs to another workspace';
+  if (user.is_bot) return 'bots cannot act in zoomjwt';
+  if (user.is_restricted || user.is_ultra_restricted) return 'guest accounts cannot act in zoomjwt';
+  const org = user.enterprise_user?.enterprise_id;
+  if (org !== undefined && org !== '') {
+    if (at.enterpriseId) return org === at.enterpriseId ? undefined : 'your account belongs to another Enterprise Grid org';
+    // Installed in a workspace of Grid: its members count, whatever team_id says.
+    if (at.teamId && (user.enterprise_user?.teams?.includes(at.teamId) || user.team_id === at.teamId)) return undefined;
+    return at.teamId ? 'your account belongs to another workspace' : undefined;
+  }
+  if (at.teamId && user.team_id && user.team_id !== at.teamId) return 'your account belongs to another workspace';
   return undefined;
 }
 

@@ -25,6 +25,8 @@ import { ZoomError } from '../zoom/errors';
 export interface EvidenceOptions {
   /** Open approval requests per app id; status and app show them when given. */
   pendingRequests?: () => Promise<Map<string, number>>;
+  /** The app's open or approved requests (untrack is refused while there are any). */
+  openRequestsOf?: (appId: string) => Promise<Array<{ id: string; action: string }>>;
 }
 
 export const USAGE = {
@@ -312,6 +314,13 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const found = await resolveTracked(ctx.args, 'untrack');
     if ('answer' in found) return found.answer;
     const target = found.app;
+    const open = (await options.openRequestsOf?.(target.appId)) ?? [];
+    if (open.length > 0) {
+      const list = open.map((r) => `\`${r.id}\` (${r.action})`).join(', ');
+      return notice(
+        `:no_entry: *${inline(target.name, 80)}* has an open or approved request (${list}); untracking it now would stop that request's execution checks. Cancel the request first (or let it finish). Nothing was changed.`,
+      );
+    }
     if (!(await apps.untrack(target.appId))) return notice(`*${inline(target.name, 80)}* was not tracked any more; nothing changed.`);
     await audit.append({
       type: 'app.untracked',
@@ -368,6 +377,16 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const result = resolveApp(query, tracked, { exact: true });
     if (!result.ok) return unresolved(result, 'migrated');
     const target = result.app;
+    if (target.owner !== ctx.userId && !(await ctx.isAdmin())) {
+      services.metrics.accessRefusals.inc({ action: 'migrated', code: 'not_owner' });
+      await audit.append({
+        type: 'access.refused', actor: ctx.userId, appId: target.appId, account: target.account,
+        summary: `<@${ctx.userId}> was refused marking ${truncate(target.name, 80)} as migrated (not its owner or an admin)`,
+        details: { subcommand: 'migrated', code: 'not_owner' },
+      });
+      const who = target.owner ? `its owner (<@${target.owner}>)` : 'its owner (none is set yet: an admin sets one with `/zoomjwt owner`)';
+      return notice(`:no_entry: Only ${who} or a zoomjwt admin can mark *${inline(target.name, 80)}* as migrated. Nothing was changed.`);
+    }
     const note = truncate(rest.replace(/\s+/g, ' ').trim(), MAX_NOTE);
     const now = services.clock();
     await apps.update(target.appId, { migrated: true, migratedNote: note, migratedBy: ctx.userId, migratedAt: now });

@@ -19,6 +19,7 @@ export function createFeatures(services: Services): Feature[] {
         }
         return counts;
       },
+      openRequestsOf: async (appId) => (await requests.listOpen()).filter((r) => r.appId === appId).map((r) => ({ id: r.id, action: r.action })),
     }),
     createApprovalsFeature(services),
     createDigestFeature(services),

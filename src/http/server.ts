@@ -60,7 +60,7 @@ export function createHttpServer(opts: HttpServerOptions): HttpServerHandle {
       }
       const outcome = await guardSlackRequest(req, opts.slack.guard);
       if (!outcome.ok) {
-        log.info({ status: outcome.status, reason: outcome.reason }, 'slack request refused');
+        if (outcome.status !== 200) log.info({ status: outcome.status, reason: outcome.reason }, 'slack request refused');
         refuse(res, outcome);
         return;
       }

@@ -64,6 +64,8 @@ export interface FakeSlack {
   responses: ResponseUrlPost[];
   messages: Map<string, StoredMessage>;
   addUser(user: FakeUser): void;
+  /** Whether `users.info` knows this id (unknown users get `user_not_found`, as in Slack). */
+  knowsUser(id: string): boolean;
   setUsergroup(groupId: string, users: string[] | { error: string }): void;
   /** Scripts the next `times` calls of `method` to fail. */
   fail(method: string, failure: { error?: string; status?: number; retryAfter?: number }, times?: number): void;
@@ -251,6 +253,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     responses,
     messages,
     addUser: (user) => void users.set(user.id, user),
+    knowsUser: (id) => users.has(id),
     setUsergroup: (groupId, members) => void groups.set(groupId, members),
     fail(method, failure, times = 1) {
       const queue = failures.get(method) ?? [];

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { boltLogger } from './boltLogger';
-import { BODY_LIMIT_BYTES } from './guard';
+import { BODY_LIMIT_BYTES, type Installation } from './guard';
 import { ACTION, COMMAND } from './ids';
 import type { SlackTransport } from './transport';
 
@@ -64,8 +64,8 @@ export function createSlackApp(deps: {
   metrics: Metrics;
   botUserId: string;
   botId: string;
-  /** The installed workspace, for Socket Mode's workspace check. */
-  teamId?: () => string | undefined;
+  /** The installed workspace (and Grid org), for Socket Mode's workspace check. */
+  install?: () => Installation;
   transport: SlackTransport;
 }): SlackAppHandle {
   const { config, log } = deps;
@@ -88,11 +88,16 @@ export function createSlackApp(deps: {
     const app = new App({ ...common, appToken: config.slack.appToken, socketMode: true });
     // Socket Mode bypasses our HTTP guard; the workspace check moves here.
     app.use(async ({ body, next }) => {
-      const b = body as { team_id?: string; team?: { id?: string } | null; user?: { team_id?: string } };
-      const team = b.team_id ?? b.team?.id ?? b.user?.team_id;
-      const installed = deps.teamId?.();
-      if (installed && team && team !== installed) {
-        log.info({ team }, 'slack request from another workspace refused');
+      const b = body as {
+        team_id?: string; team?: { id?: string } | null; user?: { team_id?: string };
+        enterprise_id?: string; enterprise?: { id?: string } | null;
+      };
+      const team = b.team_id || b.team?.id || b.user?.team_id;
+      const enterprise = b.enterprise_id || b.enterprise?.id;
+      const installed = deps.install?.() ?? {};
+      const sameOrg = Boolean(installed.enterpriseId && enterprise === installed.enterpriseId);
+      if ((installed.teamId && team && team !== installed.teamId && !sameOrg) || (installed.enterpriseId && enterprise && !sameOrg)) {
+        log.info({ team, enterprise }, 'slack request from another workspace refused');
         return;
       }
       await next();
@@ -111,8 +116,9 @@ export function createSlackApp(deps: {
     logLevel: LogLevel.WARN,
     bodyLimit: BODY_LIMIT_BYTES,
     // Our guard (slack/guard.ts) is the only way into this receiver and has already verified the
-    // signature, in both time directions; a second HMAC per request would add nothing.
-    signatureVerification: false,
+    // signature, in both time directions. Bolt checks it again: one unsigned request that got past
+    // the guard once is why this second layer stays on, whatever it costs per request.
+    signatureVerification: true,
     // Listeners ack themselves well inside the deadline; Bolt's default (3001 ms → 404) stays as the backstop.
     unhandledRequestTimeoutMillis: 3001,
   });

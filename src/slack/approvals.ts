@@ -7,7 +7,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
 import {
-  accountRefusal,
   approverPool,
   canOpen,
   canSign,
@@ -29,6 +28,7 @@ import { message, notice, section, context, type SlackMessage } from './blocks';
 import type { CommandContext, CommandTable } from './commands';
 import { ACTION, COMMAND } from './ids';
 import { resolveApp, resolveFailureMessage } from './resolveApp';
+import type { AccessVerdict } from './access';
 import { createAfterAckGate } from './afterAck';
 import { renderCard, slackTime, ACTION_TITLE } from './views/card';
 
@@ -74,7 +74,7 @@ export interface ApprovalFlow {
   register(app: App): void;
 }
 
-export type ApproverCheck = { ok: true } | { ok: false; message: string };
+export type ApproverCheck = AccessVerdict;
 
 const USAGE: Record<RequestAction, string> = {
   disable: `\`${COMMAND} disable <app> <reason>\``,
@@ -192,49 +192,15 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     );
   }
 
-  // Concurrent clicks by the same person share one lookup instead of hitting Slack once each.
-  const inflight = new Map<string, Promise<ApproverCheck>>();
-  function checkApprover(userId: string): Promise<ApproverCheck> {
-    let running = inflight.get(userId);
-    if (!running) {
-      running = lookupApprover(userId).finally(() => inflight.delete(userId));
-      inflight.set(userId, running);
+  /** Approver check at click time; a refusal is counted and, as an attempt to change state, audited. */
+  async function checkApprover(userId: string, action: string, req: StoredRequest): Promise<ApproverCheck> {
+    const verdict = await s.access.check(userId, 'approver');
+    if (verdict.ok) return verdict;
+    s.metrics.accessRefusals.inc({ action, code: verdict.code });
+    if (verdict.code !== 'unavailable') {
+      await reqAudit(req, { type: 'access.refused', actor: userId, summary: `<@${userId}> was refused ${action} on request ${req.id} (${verdict.code})`, details: { action, code: verdict.code } });
     }
-    return running;
-  }
-
-  async function lookupApprover(userId: string): Promise<ApproverCheck> {
-    const approvers = s.config.approvers;
-    let listed = approvers.includes(userId);
-    let planNote = '';
-    if (!listed) {
-      for (const group of approvers.filter(isGroupId)) {
-        try {
-          const res = await s.slack.usergroups.users.list({ usergroup: group });
-          if ((res.users ?? []).includes(userId)) {
-            listed = true;
-            break;
-          }
-        } catch (err) {
-          const code = slackError(err);
-          if (code === 'plan_upgrade_required') {
-            planNote = ' (APPROVERS names a user group, but user groups need a paid Slack plan, so group members cannot approve here; ask your admin to list people instead)';
-          } else {
-            log.warn({ group, err: { message: code } }, 'approver group lookup failed');
-          }
-        }
-      }
-    }
-    if (!listed) return { ok: false, message: `:no_entry: You are not an approver for zoomjwt requests${planNote}. Nothing was changed.` };
-    try {
-      const res = await s.slack.users.info({ user: userId });
-      const why = accountRefusal((res.user ?? {}) as Parameters<typeof accountRefusal>[0], s.slackIdentity.teamId);
-      if (why) return { ok: false, message: `:no_entry: You are not an approver for zoomjwt requests: ${why}. Nothing was changed.` };
-    } catch (err) {
-      log.warn({ user: userId, err: { message: slackError(err) } }, 'users.info failed during an approval click');
-      return { ok: false, message: ':warning: I could not check your Slack account just now, so nothing was signed. Try again in a minute.' };
-    }
-    return { ok: true };
+    return verdict;
   }
 
   async function groupMembers(): Promise<Map<string, GroupMembers>> {
@@ -448,7 +414,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const pre = canSign(snapshot, userId, s.clock());
       // Expired-but-unswept requests go through the script, which expires them once.
       if (!pre.ok && pre.code !== 'expired') return ephemeral(respond, pre.message);
-      const check = await checkApprover(userId);
+      const check = await checkApprover(userId, 'approve', snapshot!);
       if (!check.ok) return ephemeral(respond, check.message);
 
       const { outcome, request } = await store.sign(id, userId, s.clock());
@@ -495,7 +461,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
       if (snapshot.status !== 'pending') return ephemeral(respond, closedMessage(snapshot));
       if (snapshot.requester === userId) return ephemeral(respond, 'This is your own request: use *Cancel request* to withdraw it.');
-      const check = await checkApprover(userId);
+      const check = await checkApprover(userId, 'reject', snapshot);
       if (!check.ok) return ephemeral(respond, check.message);
       const res = await store.reject(id, userId, s.clock());
       if (await answerNotOk(res, respond)) return;
@@ -530,7 +496,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
       if (snapshot.status !== 'awaiting_operator') return ephemeral(respond, closedMessage(snapshot));
       if (snapshot.requester !== userId) {
-        const check = await checkApprover(userId);
+        const check = await checkApprover(userId, 'done', snapshot);
         if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can mark this step done.`);
       }
       const now = s.clock();
@@ -565,6 +531,15 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     app.action<BlockButtonAction>(ACTION.alertRequestEnable, answerFailures('request_enable', async ({ ack, body, respond }) => {
       await ack();
       const appId = body.actions[0]?.value ?? '';
+      // The button sits in a channel message: anyone who can see the channel can press it.
+      const allowed = await s.access.check(body.user.id, 'member');
+      if (!allowed.ok) {
+        s.metrics.accessRefusals.inc({ action: 'request_enable', code: allowed.code });
+        if (allowed.code !== 'unavailable') {
+          await audit({ type: 'access.refused', actor: body.user.id, summary: `<@${body.user.id}> was refused a request to enable ${appId} from an alert (${allowed.code})`, details: { action: 'request_enable', code: allowed.code } });
+        }
+        return ephemeral(respond, allowed.message);
+      }
       const app = await s.apps.get(appId);
       if (!app) return ephemeral(respond, 'That app is no longer tracked. Nothing was opened.');
       const answer = await openRequest('enable', app, 'Requested from an alert: calls have been failing since the app was disabled.', body.user.id);

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { App } from '@slack/bolt';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
+import type { Access, Role } from './access';
 import { COMMAND } from './ids';
 import { helpMessage } from './views/help';
 import { notice, serializedOf, type SlackMessage } from './blocks';
@@ -17,6 +18,20 @@ export const SUBCOMMANDS = [
   'requests', 'audit', 'poll', 'digest', 'help',
 ] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
+
+/**
+ * Who may run each subcommand (SPEC §5.5). `migrated` is open to members here and narrowed to
+ * the app's owner or an admin by its handler, which knows the app.
+ */
+export const COMMAND_ROLE: Record<Subcommand, Role> = {
+  help: 'anyone',
+  status: 'member', app: 'member', requests: 'member', audit: 'member',
+  disable: 'member', enable: 'member', remove: 'member', migrated: 'member',
+  track: 'admin', untrack: 'admin', owner: 'admin', poll: 'admin', digest: 'admin',
+};
+
+/** Subcommands that change something: a refused attempt at one goes to the audit log. */
+export const CHANGES_STATE: ReadonlySet<Subcommand> = new Set(['disable', 'enable', 'remove', 'migrated', 'track', 'untrack', 'owner', 'poll', 'digest']);
 
 /** Longest command text accepted; Slack allows more, nothing legitimate needs it. */
 export const MAX_COMMAND_TEXT = 2000;
@@ -30,6 +45,8 @@ export interface CommandContext {
   /** Text after the subcommand, trimmed. */
   args: string;
   now: number;
+  /** Whether the sender is a zoomjwt admin (for checks that depend on the app, like `migrated`). */
+  isAdmin(): Promise<boolean>;
   /** Posts a later answer to the command's response_url (ephemeral unless the message says otherwise). */
   respond(msg: SlackMessage): Promise<void>;
 }
@@ -51,6 +68,23 @@ function failureMessage(ref: string): SlackMessage {
   return notice(`:warning: Something went wrong on our side and nothing was changed. Try again in a minute; if it keeps happening, give your admin this reference: \`${ref}\`.`);
 }
 
+/** Refusal to show when the sender may not run `sub`, or undefined when they may. */
+async function refusalFor(
+  sub: Subcommand,
+  ctx: CommandContext,
+  deps: { access: Access; metrics: Metrics; log: Logger; onRefused: (a: { userId: string; subcommand: Subcommand; code: string }) => Promise<void> },
+): Promise<SlackMessage | undefined> {
+  const verdict = await deps.access.check(ctx.userId, COMMAND_ROLE[sub]);
+  if (verdict.ok) return undefined;
+  deps.metrics.accessRefusals.inc({ action: sub, code: verdict.code });
+  if (CHANGES_STATE.has(sub) && verdict.code !== 'unavailable') {
+    await deps.onRefused({ userId: ctx.userId, subcommand: sub, code: verdict.code }).catch((err: unknown) =>
+      deps.log.error({ err: { message: (err as Error).message }, subcommand: sub }, 'could not audit a refused command'),
+    );
+  }
+  return notice(verdict.message);
+}
+
 export function registerCommands(
   app: App,
   table: CommandTable,
@@ -63,8 +97,12 @@ export function registerCommands(
      * server declares every slash-command answer JSON. (In Socket Mode an ack is an object.)
      */
     rawAcks?: boolean;
+    access: Access;
+    /** A refused attempt to change state, for the audit log; failures are the caller's to log. */
+    onRefused(attempt: { userId: string; subcommand: Subcommand; code: string }): Promise<void>;
   },
 ): void {
+  const authorized = (sub: Subcommand, ctx: CommandContext) => refusalFor(sub, ctx, deps);
   app.command(COMMAND, async ({ command, ack, respond }) => {
     const started = deps.clock();
     const text = command.text ?? '';
@@ -98,11 +136,13 @@ export function registerCommands(
       channelId: command.channel_id,
       args,
       now: started,
+      isAdmin: () => deps.access.isAdmin(command.user_id),
       respond: async (msg) => {
         await respond({ response_type: 'ephemeral', ...msg });
       },
     };
-    const work = handler(ctx).catch((err: unknown) => {
+    // The role check runs inside the handler's budget: a slow users.info is acked as "working on it".
+    const work = authorized(sub, ctx).then((refusal) => refusal ?? handler(ctx)).catch((err: unknown) => {
       const ref = randomUUID().slice(0, 8);
       log().error({ err, ref }, 'command failed');
       return failureMessage(ref);

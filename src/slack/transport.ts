@@ -106,6 +106,34 @@ class LeanResponse {
   }
 }
 
+/**
+ * Where calls may go (SPEC §5.6): the Web API under `apiUrl`, and answers to `response_url`s only
+ * at the given origins. A `response_url` comes from the request, so it is outside text: anything
+ * else is never called.
+ */
+export interface DestinationPolicy {
+  /** The Web API base, e.g. `https://slack.com/api/`: calls under it are always allowed. */
+  apiUrl: string;
+  /** Origins (`https://hooks.slack.com`) a response URL may point at. */
+  responseOrigins: readonly string[];
+  /** Told once per refused URL (each request has its own response URL: once per request). */
+  onRefused(url: URL): void;
+}
+
+/** Raised for a call outside the destination policy; nothing was sent. */
+export class DestinationRefusedError extends Error {
+  readonly code = 'slack_destination_refused';
+  constructor(url: URL) {
+    super(`refused to call ${url.protocol}//${url.host}: not a Slack response URL`);
+    this.name = 'DestinationRefusedError';
+  }
+}
+
+export const isDestinationRefused = (err: unknown): boolean => err instanceof DestinationRefusedError;
+
+/** Refused URLs remembered so each is reported once; bounded, oldest forgotten first. */
+const REFUSED_MEMORY = 1_000;
+
 export interface SlackTransport {
   fetch: typeof fetch;
   /** Closes idle keep-alive sockets (at shutdown). */
@@ -146,8 +174,22 @@ function headerPairs(init: RequestInit['headers']): Array<[string, string]> {
 const abortReason = (signal: AbortSignal): unknown =>
   signal.reason ?? Object.assign(new Error('This operation was aborted'), { name: 'AbortError' });
 
-export function createSlackTransport(options: { timeoutMs?: number } = {}): SlackTransport {
+export function createSlackTransport(options: { timeoutMs?: number; policy: DestinationPolicy }): SlackTransport {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const { policy } = options;
+  const origins = new Set(policy.responseOrigins);
+  const api = new URL(policy.apiUrl);
+  const refused = new Set<string>();
+  /** The policy's verdict, told to the policy once per URL when it is no. */
+  const allowed = (url: URL): boolean => {
+    if ((url.origin === api.origin && url.pathname.startsWith(api.pathname)) || origins.has(url.origin)) return true;
+    if (!refused.has(url.href)) {
+      if (refused.size >= REFUSED_MEMORY) refused.delete(refused.values().next().value as string);
+      refused.add(url.href);
+      policy.onRefused(url);
+    }
+    return false;
+  };
   const agents = {
     'http:': new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
     'https:': new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS }),
@@ -155,9 +197,16 @@ export function createSlackTransport(options: { timeoutMs?: number } = {}): Slac
 
   const leanFetch = (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const body = bodyBytes(init.body);
+    let url: URL;
+    try {
+      url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    } catch {
+      return Promise.reject(new TypeError('fetch failed: invalid URL'));
+    }
+    // Every path out, the global fetch's included, passes the destination policy first.
+    if (!allowed(url)) return Promise.reject(new DestinationRefusedError(url));
     if (typeof input !== 'string' && !(input instanceof URL)) return fetch(input, init);
     if (body === null) return fetch(input, init);
-    const url = typeof input === 'string' ? new URL(input) : input;
     const agent = url.protocol === 'https:' ? agents['https:'] : url.protocol === 'http:' ? agents['http:'] : undefined;
     if (!agent) return fetch(input, init);
     const signal = init.signal ?? undefined;

@@ -30,6 +30,7 @@ export const AUDIT_TYPES = [
   'app.gone',
   'request.opened',
   'request.refused',
+  'access.refused',
   'request.signed',
   'request.rejected',
   'request.cancelled',

@@ -24,12 +24,17 @@ export interface Booted {
   stop(): Promise<void>;
 }
 
+/** Default members of the fake workspace (U0ALICE, the default sender, is also the default admin). */
+export const WORKSPACE_MEMBERS = ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0DAVE', 'U0DANA', 'U0EVE', 'U0OWNER', 'U0MALLORY'];
+
 export async function bootApp(
   name: string,
   env: Record<string, string | undefined> = {},
   options: StartOptions & { slack?: FakeSlack } = {},
 ): Promise<Booted> {
   const slack = options.slack ?? (await startFakeSlack());
+  // The people the tests speak as are full members unless a test made them something else.
+  for (const id of WORKSPACE_MEMBERS) if (!slack.knowsUser(id)) slack.addUser({ id });
   const prefix = env.REDIS_PREFIX ?? uniquePrefix(name);
   const config = loadConfig(baseEnv({ SLACK_API_URL: slack.apiUrl, REDIS_PREFIX: prefix, ...env }));
   const sink = logSink();

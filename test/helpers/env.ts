@@ -29,6 +29,8 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Rec
     DIGEST_CHANNEL: 'C0DIGEST',
     APPROVALS_CHANNEL: 'C0APPROVALS',
     APPROVERS: 'U0BOB,U0CAROL,U0DAVE',
+    // Alice, the default sender, changes what is watched in most tests; role tests override this.
+    ADMINS: 'U0ALICE',
     PORT: '0',
     LOG_LEVEL: 'debug',
     ...overrides,

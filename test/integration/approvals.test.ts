@@ -105,7 +105,8 @@ describe('a disable', () => {
     expect(dms.map((c) => String(c.args.text)).join('\n')).toMatch(/was approved[\s\S]*is done/);
 
     const trail = (await h.b.running.services.audit.latest(50, { requestId: id })).map((e) => e.type).reverse();
-    expect(trail).toEqual(['request.opened', 'request.signed', 'request.signed', 'request.approved', 'execution.started', 'operator.step', 'operator.done']);
+    // Mallory's refused Done is an attempt to change state: it is on the trail too (SPEC §5.5).
+    expect(trail).toEqual(['request.opened', 'request.signed', 'request.signed', 'request.approved', 'execution.started', 'operator.step', 'access.refused', 'operator.done']);
   });
 
   it('stops at execution when the app changed after the request was opened, and says why on the card', async () => {

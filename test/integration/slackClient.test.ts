@@ -15,7 +15,8 @@ let redis: Redis;
 const prefix = uniquePrefix('slackclient');
 const lines: string[] = [];
 const sink = logSink(lines);
-const transport = createSlackTransport();
+// Every call of this file goes to the fake Slack on loopback.
+let transport: ReturnType<typeof createSlackTransport>;
 let now = 1_800_000_000_000;
 
 function client() {
@@ -26,6 +27,7 @@ function client() {
 
 beforeAll(async () => {
   slack = await startFakeSlack();
+  transport = createSlackTransport({ policy: { apiUrl: slack.apiUrl, responseOrigins: [], onRefused: () => undefined } });
   redis = new Redis('redis://127.0.0.1:6379');
 });
 afterAll(async () => {

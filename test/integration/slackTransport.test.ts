@@ -22,7 +22,9 @@ let base: string;
 const seen: Seen[] = [];
 let handler: (req: IncomingMessage, res: ServerResponse, body: string) => void;
 const hanging: ServerResponse[] = [];
-const transport = createSlackTransport({ timeoutMs: 300 });
+const refusedUrls: string[] = [];
+// The loopback server stands in for the Web API; response URLs may go only to Slack's hook hosts.
+let transport: ReturnType<typeof createSlackTransport>;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -36,6 +38,11 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The loopback server stands in for the Web API and for Slack's hooks host.
+  transport = createSlackTransport({
+    timeoutMs: 300,
+    policy: { apiUrl: `${base}/`, responseOrigins: ['https://hooks.slack.com', 'https://hooks.slack-gov.com', base], onRefused: (u) => void refusedUrls.push(u.href) },
+  });
 });
 afterAll(async () => {
   for (const res of hanging) res.destroy();
@@ -151,4 +158,30 @@ it('hands bodies it does not handle (a multipart upload) to the global fetch', a
   expect(res.status).toBe(200);
   expect(seen[0]!.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
   expect(seen[0]!.body).toContain('filename="report.csv"');
+});
+
+describe('destination policy', () => {
+  it.each([
+    ['another host', 'https://evil.example/respond/1'],
+    ['a look-alike of the hook host', 'https://hooks.slack.com.evil.example/commands/1'],
+    ['the hook host over plain http', 'http://hooks.slack.com/commands/1'],
+    ['the hook host on another port', 'https://hooks.slack.com:8443/commands/1'],
+    ['credentials before the host', 'https://hooks.slack.com@evil.example/x'],
+    ['another loopback port', 'http://127.0.0.1:9/respond'],
+    ['localhost by another name', 'http://localhost:9/respond'],
+    ['a file URL', 'file:///etc/passwd'],
+  ])('never calls %s, and reports each URL once', async (_name, target) => {
+    seen.length = 0;
+    const before = refusedUrls.length;
+    for (let i = 0; i < 3; i++) {
+      await expect(transport.fetch(target, { method: 'POST', body: '{}' })).rejects.toMatchObject({ code: 'slack_destination_refused' });
+    }
+    await expect(transport.fetch(new URL(target), { method: 'POST', body: new URLSearchParams({ a: '1' }) })).rejects.toMatchObject({ code: 'slack_destination_refused' });
+    expect(refusedUrls.slice(before)).toEqual([new URL(target).href]);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses on the global-fetch path too (a body only fetch handles)', async () => {
+    await expect(transport.fetch('https://evil.example/upload', { method: 'POST', body: new Blob(['x']) })).rejects.toMatchObject({ code: 'slack_destination_refused' });
+  });
 });

@@ -122,10 +122,29 @@ describe('account checks at click time', () => {
     [{ is_ultra_restricted: true }, /guest/],
     [{ team_id: 'T0OTHER' }, /another workspace/],
   ])('refuses %p', (user, why) => {
-    expect(accountRefusal(user, 'T0TEST')).toMatch(why);
+    expect(accountRefusal(user, { teamId: 'T0TEST' })).toMatch(why);
   });
   it('accepts a full member of the installed workspace', () => {
-    expect(accountRefusal({ team_id: 'T0TEST' }, 'T0TEST')).toBeUndefined();
+    expect(accountRefusal({ team_id: 'T0TEST' }, { teamId: 'T0TEST' })).toBeUndefined();
+  });
+
+  describe('on Enterprise Grid, where users.info reports the org or one fixed workspace as team_id', () => {
+    const grid = (teamId: string, org: string, teams: string[] = []) => ({ team_id: teamId, enterprise_user: { enterprise_id: org, teams } });
+    it('accepts a member of the installed workspace whose team_id names the org', () => {
+      expect(accountRefusal(grid('E0ORG', 'E0ORG', ['T0TEST', 'T0SALES']), { teamId: 'T0TEST' })).toBeUndefined();
+    });
+    it('accepts a member of the org when the app is installed org-wide, whatever team_id says', () => {
+      expect(accountRefusal(grid('T0SALES', 'E0ORG', ['T0SALES']), { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toBeUndefined();
+    });
+    it('refuses someone from another org, even with a team_id equal to ours', () => {
+      expect(accountRefusal(grid('T0TEST', 'E0OTHER', ['T0TEST']), { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toMatch(/another Enterprise Grid org/);
+    });
+    it('refuses a member of the org who is not in the installed workspace (workspace install)', () => {
+      expect(accountRefusal(grid('E0ORG', 'E0ORG', ['T0SALES']), { teamId: 'T0TEST' })).toMatch(/another workspace/);
+    });
+    it('still refuses guests of the org', () => {
+      expect(accountRefusal({ ...grid('T0TEST', 'E0ORG', ['T0TEST']), is_restricted: true }, { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toMatch(/guest/);
+    });
   });
 });
 

@@ -164,19 +164,17 @@ export interface InstalledIn {
  * Why a Slack account is not a full member of the installed workspace, or undefined when it is
  * (SPEC §5.5). On Enterprise Grid `users.info` reports the org (or one fixed workspace) as
  * `team_id`, so membership is judged by `enterprise_user` there: a member of the installed
- * workspace or of its org counts; someone from another org never does.
+ * workspace's org counts (the org's members are the installed workspace's people, whichever
+ * workspace `team_id` names); someone from another org never does.
  */
 export function accountRefusal(user: SlackUserFacts, at: InstalledIn): string | undefined {
   if (user.deleted) return 'your Slack account is deactivated';
   if (user.is_bot) return 'bots cannot act in zoomjwt';
   if (user.is_restricted || user.is_ultra_restricted) return 'guest accounts cannot act in zoomjwt';
   const org = user.enterprise_user?.enterprise_id;
-  if (org !== undefined && org !== '') {
-    if (at.enterpriseId) return org === at.enterpriseId ? undefined : 'your account belongs to another Enterprise Grid org';
-    // Installed in a workspace of Grid: its members count, whatever team_id says.
-    if (at.teamId && (user.enterprise_user?.teams?.includes(at.teamId) || user.team_id === at.teamId)) return undefined;
-    return at.teamId ? 'your account belongs to another workspace' : undefined;
-  }
+  // A Grid account: its org decides. (A workspace on Grid has its org in auth.test; one that is
+  // not on Grid has no org members, only people of other orgs in shared channels.)
+  if (org !== undefined && org !== '') return org === at.enterpriseId ? undefined : 'your account belongs to another Enterprise Grid org';
   if (at.teamId && user.team_id && user.team_id !== at.teamId) return 'your account belongs to another workspace';
   return undefined;
 }

@@ -35,6 +35,8 @@ export interface FakeUser {
   is_ultra_restricted?: boolean;
   team_id?: string;
   tz?: string;
+  /** Enterprise Grid: `users.info` then reports the org (or one fixed workspace) as `team_id`. */
+  enterprise_user?: { id?: string; enterprise_id: string; enterprise_name?: string; teams: string[]; is_admin?: boolean };
 }
 
 export interface StoredMessage {
@@ -103,7 +105,7 @@ function decodeArgs(contentType: string | undefined, raw: string): Record<string
   return args;
 }
 
-export async function startFakeSlack(options: { teamId?: string; botUserId?: string } = {}): Promise<FakeSlack> {
+export async function startFakeSlack(options: { teamId?: string; botUserId?: string; enterpriseId?: string } = {}): Promise<FakeSlack> {
   const teamId = options.teamId ?? 'T0TEST';
   const botUserId = options.botUserId ?? 'U0BOT';
   const calls: SlackCall[] = [];
@@ -124,7 +126,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const answer = (method: string, args: Record<string, unknown>): Record<string, unknown> => {
     switch (method) {
       case 'auth.test':
-        return { ok: true, url: 'https://fake.slack/', team: 'Fake', user: 'zoomjwt', team_id: teamId, user_id: botUserId, bot_id: 'B0BOT' };
+        return {
+          ok: true, url: 'https://fake.slack/', team: 'Fake', user: 'zoomjwt', team_id: teamId, user_id: botUserId, bot_id: 'B0BOT',
+          ...(options.enterpriseId ? { enterprise_id: options.enterpriseId, is_enterprise_install: false } : {}),
+        };
       case 'chat.postMessage': {
         const channel = String(args.channel);
         tsCounter += 1;
@@ -159,6 +164,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
             deleted: user.deleted ?? false, is_bot: user.is_bot ?? false,
             is_restricted: user.is_restricted ?? false, is_ultra_restricted: user.is_ultra_restricted ?? false,
             tz: user.tz ?? 'UTC', profile: { display_name: user.name ?? user.id },
+            ...(user.enterprise_user ? { enterprise_user: { id: user.id, enterprise_name: 'Org', is_admin: false, ...user.enterprise_user } } : {}),
           },
         };
       }

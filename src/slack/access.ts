@@ -85,7 +85,7 @@ export function createAccess(deps: {
       return { ok: true, user: (res.user ?? {}) as SlackUserFacts };
     } catch (err) {
       const code = slackError(err);
-      log.warn({ user: userId, err: { message: code } }, 'users.info failed during an access check');
+      if (code !== 'user_not_found') log.warn({ user: userId, err: { message: code } }, 'users.info failed during an access check');
       return { ok: false, error: code };
     }
   }, answered);
@@ -121,7 +121,8 @@ export function createAccess(deps: {
   /** Why `userId` is not a full member, undefined when they are, or 'unavailable'. */
   async function notMember(userId: string): Promise<string | undefined | 'unavailable'> {
     const facts = await userInfo(userId);
-    if (!facts.ok) return 'unavailable';
+    // Slack's definite "no such person here" is an answer; anything else is Slack not answering.
+    if (!facts.ok) return facts.error === 'user_not_found' || facts.error === 'user_not_visible' ? 'Slack does not know your account here' : 'unavailable';
     return accountRefusal(facts.user, deps.installed());
   }
 

@@ -131,7 +131,7 @@ describe('account checks at click time', () => {
   describe('on Enterprise Grid, where users.info reports the org or one fixed workspace as team_id', () => {
     const grid = (teamId: string, org: string, teams: string[] = []) => ({ team_id: teamId, enterprise_user: { enterprise_id: org, teams } });
     it('accepts a member of the installed workspace whose team_id names the org', () => {
-      expect(accountRefusal(grid('E0ORG', 'E0ORG', ['T0TEST', 'T0SALES']), { teamId: 'T0TEST' })).toBeUndefined();
+      expect(accountRefusal(grid('E0ORG', 'E0ORG', ['T0TEST', 'T0SALES']), { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toBeUndefined();
     });
     it('accepts a member of the org when the app is installed org-wide, whatever team_id says', () => {
       expect(accountRefusal(grid('T0SALES', 'E0ORG', ['T0SALES']), { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toBeUndefined();
@@ -139,8 +139,8 @@ describe('account checks at click time', () => {
     it('refuses someone from another org, even with a team_id equal to ours', () => {
       expect(accountRefusal(grid('T0TEST', 'E0OTHER', ['T0TEST']), { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toMatch(/another Enterprise Grid org/);
     });
-    it('refuses a member of the org who is not in the installed workspace (workspace install)', () => {
-      expect(accountRefusal(grid('E0ORG', 'E0ORG', ['T0SALES']), { teamId: 'T0TEST' })).toMatch(/another workspace/);
+    it('refuses a Grid account when the installed workspace is not on Grid, whatever its team_id', () => {
+      expect(accountRefusal(grid('T0TEST', 'E0ORG', ['T0TEST']), { teamId: 'T0TEST' })).toMatch(/another Enterprise Grid org/);
     });
     it('still refuses guests of the org', () => {
       expect(accountRefusal({ ...grid('T0TEST', 'E0ORG', ['T0TEST']), is_restricted: true }, { teamId: 'T0TEST', enterpriseId: 'E0ORG' })).toMatch(/guest/);

@@ -4,6 +4,7 @@
  */
 import type { TrackedApp } from './app';
 import { formatDuration } from './duration';
+import { escapeMrkdwn } from './format';
 import type { ApprovalRequest, RequestAction, RequestStatus } from './request';
 
 /** What the card shows about an app, captured when the request is opened (SPEC §5.1). */
@@ -114,20 +115,20 @@ export function canOpen(input: OpenInput): Verdict {
   }
   const want = expectedState(action);
   if (app.state !== want) {
-    return refuse('wrong_state', `*${app.name}* is ${app.state}; \`${action}\` needs an app that is ${want}.`);
+    return refuse('wrong_state', `*${escapeMrkdwn(app.name)}* is ${app.state}; \`${action}\` needs an app that is ${want}.`);
   }
   if (action === 'remove') {
     const since = app.disabledAt;
-    if (since === undefined) return refuse('soaking', `*${app.name}* has no recorded disable time, so its soak period cannot be checked. Disable it through \`/zoomjwt disable\` first.`);
+    if (since === undefined) return refuse('soaking', `*${escapeMrkdwn(app.name)}* has no recorded disable time, so its soak period cannot be checked. Disable it through \`/zoomjwt disable\` first.`);
     const soakedMs = now - since;
     if (soakedMs < input.soakPeriodMs) {
       return refuse(
         'soaking',
-        `*${app.name}* has been disabled for ${formatDuration(Math.max(0, soakedMs))}; removal needs ${formatDuration(input.soakPeriodMs)} of soak (${formatDuration(input.soakPeriodMs - soakedMs)} to go).`,
+        `*${escapeMrkdwn(app.name)}* has been disabled for ${formatDuration(Math.max(0, soakedMs))}; removal needs ${formatDuration(input.soakPeriodMs)} of soak (${formatDuration(input.soakPeriodMs - soakedMs)} to go).`,
       );
     }
     if (input.lastSuccess !== undefined && input.lastSuccess >= since) {
-      return refuse('calls_since_disable', `A call to *${app.name}* succeeded after it was disabled, so something may still use it (or it is not really disabled). Removal is refused.`);
+      return refuse('calls_since_disable', `A call to *${escapeMrkdwn(app.name)}* succeeded after it was disabled, so something may still use it (or it is not really disabled). Removal is refused.`);
     }
   }
   const { pool } = input;

@@ -185,3 +185,17 @@ export function truncate(text: string, max: number): string {
 export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
+
+const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
+
+/**
+ * An audit summary for mrkdwn: everything escaped (it may quote a reason, a note or an app name),
+ * then the mentions of the people the entry itself names (its actor and the user ids in its
+ * details) made readable again. A mention typed into the quoted text stays text.
+ */
+export function auditSummaryMrkdwn(entry: { summary: string; actor?: string; details?: Record<string, unknown> }): string {
+  const ids = new Set<string>();
+  if (entry.actor && SLACK_USER_ID.test(entry.actor)) ids.add(entry.actor);
+  for (const v of Object.values(entry.details ?? {})) if (typeof v === 'string' && SLACK_USER_ID.test(v)) ids.add(v);
+  return escapeMrkdwn(entry.summary).replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, (whole, id: string) => (ids.has(id) ? `<@${id}>` : whole));
+}

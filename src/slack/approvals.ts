@@ -19,7 +19,7 @@ import {
   type StoredRequest,
 } from '../domain/approval';
 import type { TrackedApp } from '../domain/app';
-import { escapeMrkdwn, lastNDays, timeUntil, truncate } from '../domain/format';
+import { auditSummaryMrkdwn, escapeMrkdwn, lastNDays, timeUntil, truncate } from '../domain/format';
 import type { RequestAction } from '../domain/request';
 import type { Services } from '../services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../store/audit';
@@ -349,10 +349,8 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     }
     const entries = await s.audit.latest(15, appId ? { appId } : undefined);
     if (entries.length === 0) return notice(`No audit entries for ${escapeMrkdwn(label)}.`);
-    // Summaries may quote a requester's reason, so they are escaped; user mentions are kept readable.
-    const readable = (text: string) => escapeMrkdwn(text).replace(/&lt;@([UW][A-Z0-9]+)&gt;/g, '<@$1>');
-    const lines = entries.map((e) => `${slackTime(e.at)} · \`${e.type}\` · ${readable(truncate(e.summary, 200))}`);
-    return message(`Latest audit entries for ${label}`, [section(`*Audit log — ${escapeMrkdwn(label)}* (newest first)\n${lines.join('\n')}`)]);
+    const lines = entries.map((e) => `${slackTime(e.at)} · \`${e.type}\` · ${auditSummaryMrkdwn({ ...e, summary: truncate(e.summary, 200) })}`);
+    return message(`Latest audit entries for ${escapeMrkdwn(label)}`, [section(`*Audit log — ${escapeMrkdwn(label)}* (newest first)\n${lines.join('\n')}`)]);
   }
 
   const ephemeral = (respond: RespondFn, text: string) =>

@@ -126,6 +126,6 @@ export function resolveFailureMessage(
   const fallback =
     result.reason === 'empty'
       ? `Which app? ${opts.usage ?? ''}`.trim()
-      : `${result.reason === 'unknown' ? 'No tracked app matches' : result.reason === 'ambiguous' ? 'Several apps match' : 'Not an exact match for'} "${truncate(result.query, 80)}"`;
+      : `${result.reason === 'unknown' ? 'No tracked app matches' : result.reason === 'ambiguous' ? 'Several apps match' : 'Not an exact match for'} "${escapeMrkdwn(truncate(result.query, 80))}"`;
   return message(fallback, [section(text)]);
 }

@@ -5,13 +5,13 @@
  * A pure function of stored data and `now`.
  */
 import type { TrackedApp } from '../../domain/app';
-import { formatCount, sparkline, timeAgo, truncate } from '../../domain/format';
+import { auditSummaryMrkdwn, formatCount, sparkline, timeAgo, truncate } from '../../domain/format';
 import { GENERIC_MIGRATION_GUIDE, guessIntegrations, type IntegrationGuess, type MigrationGuide } from '../../domain/integrations';
 import type { AuditEntry } from '../../store/audit';
 import type { DailyUsage, EndpointUsage, SinceCount, UsageSummary, UsageWindow } from '../../store/usage';
 import { COMMAND } from '../ids';
 import { LIMITS, context, header, message, section, type Block, type SlackMessage } from '../blocks';
-import { inline, safeMrkdwn, stateText, utcMinute } from './status';
+import { inline, stateText, utcMinute } from './status';
 
 export interface AppDetailModel {
   app: TrackedApp;
@@ -124,7 +124,7 @@ function auditText(entries: readonly AuditEntry[]): string {
   if (entries.length === 0) return '*History*\n_No audit entries for this app yet._';
   const lines = entries.slice(0, 10).map((e) => {
     const who = e.actor && /^[UW][A-Z0-9]{2,}$/.test(e.actor) ? ` <@${e.actor}>` : '';
-    return `• \`${utcMinute(e.at)}\`${who} ${safeMrkdwn(truncate(e.summary.replace(/\s+/g, ' '), 200))}`;
+    return `• \`${utcMinute(e.at)}\`${who} ${auditSummaryMrkdwn({ ...e, summary: truncate(e.summary.replace(/\s+/g, ' '), 200) })}`;
   });
   return `*History* (latest ${lines.length})\n${lines.join('\n')}`;
 }
@@ -153,6 +153,6 @@ export function renderAppDetail(m: AppDetailModel, now: number): SlackMessage {
   if (disabled) blocks.push(section(disabled));
   blocks.push(section(auditText(m.audit)));
   blocks.push(context(lifecycleText(app)));
-  const fallback = `${truncate(app.name, 80)} (${app.appId}): ${m.window.calls7d} calls in 7 days, last call ${timeAgo(m.summary.lastCall, now)}`;
+  const fallback = `${inline(app.name, 80)} (${inline(app.appId, 128)}): ${m.window.calls7d} calls in 7 days, last call ${timeAgo(m.summary.lastCall, now)}`;
   return message(fallback, blocks);
 }

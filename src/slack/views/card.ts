@@ -32,8 +32,9 @@ const STATUS_LINE: Record<RequestStatus, string> = {
 
 export const ACTION_TITLE = { disable: 'Disable', enable: 'Re-enable', remove: 'Remove' } as const;
 
+/** The card's title as mrkdwn (the fallback text, which Slack also reads for notifications). */
 export function cardTitle(req: Pick<StoredRequest, 'action' | 'appName'>): string {
-  return `${ACTION_TITLE[req.action]} ${req.appName}?`;
+  return `${ACTION_TITLE[req.action]} ${escapeMrkdwn(req.appName)}?`;
 }
 
 function whatWillHappen(req: StoredRequest, mode: 'dry-run' | 'live'): string {
@@ -96,7 +97,8 @@ function outcomeLines(req: StoredRequest): string[] {
   if (req.status === 'rejected' && req.decidedBy) lines.push(`Rejected by <@${req.decidedBy}>${req.decidedAt ? ` ${slackTime(req.decidedAt)}` : ''}.`);
   if (req.status === 'cancelled' && req.decidedAt) lines.push(`Cancelled ${slackTime(req.decidedAt)}.`);
   if (req.status === 'expired' && req.decidedAt) lines.push(`Expired ${slackTime(req.decidedAt)}.`);
-  if (req.outcome && req.status !== 'rejected' && req.status !== 'cancelled') lines.push(req.outcome);
+  // Outcomes are plain sentences that may quote Zoom (an app name, an error message).
+  if (req.outcome && req.status !== 'rejected' && req.status !== 'cancelled') lines.push(escapeMrkdwn(req.outcome));
   if (req.operatorDoneBy && req.operatorDoneAt) lines.push(`Marked done by <@${req.operatorDoneBy}> ${slackTime(req.operatorDoneAt)}.`);
   return lines;
 }

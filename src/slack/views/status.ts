@@ -65,11 +65,6 @@ export function utcMinute(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-/** Escapes text for mrkdwn but keeps user mentions (`<@U123>`) that our own code wrote. */
-export function safeMrkdwn(text: string): string {
-  return escapeMrkdwn(text).replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>');
-}
-
 /** Text from Zoom or people, on one line, escaped and clipped. */
 export const inline = (text: string, max: number) => escapeMrkdwn(truncate(text.replace(/\s+/g, ' ').trim(), max));
 

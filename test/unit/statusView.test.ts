@@ -255,7 +255,7 @@ describe('renderAppDetail', () => {
         endpoints,
         failuresSinceDisable: { count: 2, granularity: 'hour', endpoints: [{ key: 'GET /scim2/Users', count: 2 }] },
         audit: [
-          { id: '1-0', at: NOW - HOUR, prev: '', hash: '', type: 'app.owner', actor: 'U0ALICE', appId: 'App00001x', summary: '<@U0ALICE> made <@U0DANA> the owner of Azure SCIM JWT' },
+          { id: '1-0', at: NOW - HOUR, prev: '', hash: '', type: 'app.owner', actor: 'U0ALICE', appId: 'App00001x', summary: '<@U0ALICE> made <@U0DANA> the owner of Azure SCIM JWT', details: { owner: 'U0DANA', previous: null } },
         ],
         soakPeriodMs: 7 * DAY,
       },

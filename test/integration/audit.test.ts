@@ -98,7 +98,7 @@ describe('audit log chain', () => {
     const stored = await audit.latest(10);
     expect(stored).toEqual([c, b, a]);
     expect(stored[2]!.details).toEqual({ reason: 'unused', days: 30, dryRun: true, note: null });
-    expect(await audit.verify()).toEqual({ ok: true, count: 3 });
+    expect(await audit.verify()).toEqual({ ok: true, count: 3, head: c.hash });
   });
 
   it('keeps ids increasing when appends share a millisecond or the clock steps back', async () => {
@@ -116,6 +116,9 @@ describe('audit log chain', () => {
     const { audit } = setup();
     await expect(audit.append(entry({ type: 'bogus' as AuditInput['type'] }))).rejects.toMatchObject({ code: 'audit_invalid' });
     await expect(audit.append(entry({ summary: ' ' }))).rejects.toBeInstanceOf(AuditError);
+    // Nothing was written, not even the install marker: this prefix still holds no install.
+    expect(await audit.verify()).toMatchObject({ ok: false, unverifiable: true, reason: expect.stringContaining('no zoomjwt install') });
+    await audit.markInstalled();
     expect(await audit.verify()).toEqual({ ok: true, count: 0 });
   });
 
@@ -135,7 +138,8 @@ describe('audit log chain', () => {
     expect(all.map((e) => e.summary).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `append ${i}`).sort());
     // Every entry hangs off a distinct predecessor: no two appends chained to the same head.
     expect(new Set(all.map((e) => e.prev)).size).toBe(50);
-    expect(await reader.verify()).toEqual({ ok: true, count: 50 });
+    expect(await reader.verify()).toMatchObject({ ok: true, count: 50 });
+    expect(await redis.get(keys.k('audit', 'count'))).toBe('50');
   });
 });
 
@@ -237,8 +241,9 @@ describe('audit:verify script', () => {
     const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`ERR ${l}`) };
     const env = { REDIS_URL, REDIS_PREFIX: prefix };
 
-    expect(await verifyMain(env, io)).toBe(0);
-    expect(lines).toEqual([`audit log OK: 3 entries, head ${made[2]!.hash.slice(0, 8)}`]);
+    const code = await verifyMain(env, io);
+    expect(lines).toEqual([`audit log OK: 3 entries, head ${made[2]!.hash.slice(0, 12)} (prefix ${prefix}, redis)`]);
+    expect(code).toBe(0);
 
     lines.length = 0;
     await redis.xdel(keys.k('audit'), made[1]!.id);
@@ -327,10 +332,10 @@ describe('GET /audit', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     const body = await res.text();
     const [header, ...rest] = body.split('\r\n');
-    expect(header).toBe('id,at,type,actor,app_id,account,request_id,summary,details,prev,hash');
+    expect(header).toBe('id,at,type,actor,app_id,account,request_id,summary,details,prev,hash,chain,key_id');
     expect(rest.join('\r\n')).toBe(
       `${e.id},2024-05-01T09:00:00.000Z,request.opened,'@evil,appA,default,r1,` +
-        `"'=HYPERLINK(""http://x"",""click""), then\nmore","{""note"":""-1+1""}",${GENESIS_HASH},${e.hash}\r\n`,
+        `"'=HYPERLINK(""http://x"",""click""), then\nmore","{""note"":""-1+1""}",${GENESIS_HASH},${e.hash},sha256,\r\n`,
     );
   });
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log';
 import {
   AuditError,
   auditKeyId,
+  canonicalJson,
   createAuditLog,
   entryHash,
   GENESIS_HASH,
@@ -436,6 +437,13 @@ function fieldsOf(e: Omit<AuditEntry, 'id'>): string[] {
   return fields;
 }
 
+/** SHA-256 over the text `entryHash` hashes, whatever the entry's chain label says. */
+function plainHash(e: Omit<AuditEntry, 'id' | 'hash'>): string {
+  const { prev, type, at, summary, actor, appId, account, requestId, details, chain, keyId } = e;
+  const body = { type, at, prev, summary, actor, appId, account, requestId, details, chain, keyId };
+  return createHash('sha256').update(`${prev}\n${canonicalJson(body)}`).digest('hex');
+}
+
 /**
  * What an attacker with Redis write access but without AUDIT_KEY can do: replace the log with
  * `entries`, keeping those before `from` as they are and re-chaining the rest consistently with
@@ -459,8 +467,8 @@ async function forgeChain(
     const chain = relabel(e);
     const { id: _id, hash: _hash, keyId, ...rest } = e;
     const forged = { ...rest, chain, prev, ...(chain === 'hmac-sha256' && keyId !== undefined ? { keyId } : {}) };
-    // SHA-256 over the text whatever the label says: the attacker has no key to make an HMAC.
-    const hash = entryHash({ ...forged, chain: chain === 'hmac-sha256' ? 'sha256' : chain });
+    // SHA-256 over exactly the text an HMAC would cover: the best anyone without the key can do.
+    const hash = plainHash(forged);
     await redis.xadd(tmp, e.id, ...fieldsOf({ ...forged, hash }));
     prev = hash;
   }

@@ -103,7 +103,7 @@ export async function main(
     }
     io.out(
       `audit log BROKEN${result.firstBadId ? ` at entry ${result.firstBadId}` : ''}: ${result.reason ?? 'unknown reason'}` +
-        ` (${result.count} entries verified before it; prefix ${config.redis.prefix})`,
+        ` (the chain is intact for the first ${result.count} entries; prefix ${config.redis.prefix})`,
     );
     return 1;
   } catch (err) {

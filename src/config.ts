@@ -61,6 +61,8 @@ export interface Config {
   digestTz: string;
   actionsMode: ActionsMode;
   auditToken?: string;
+  /** AUDIT_KEY: the audit chain is HMAC-SHA256 under it (secret, at least 32 characters). */
+  auditKey?: string;
   logLevel: LogLevel;
   port: number;
   role: Role;
@@ -153,12 +155,8 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
   const clusterNodes = optional<Array<{ host: string; port: number }> | undefined>(
     'REDIS_CLUSTER_NODES',
     undefined,
-    'comma-separated host:port seed nodes of a Redis Cluster, e.g. 10.0.0.1:7000,10.0.0.2:7000',
-    (v) => {
-      const nodes = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => /^([^:\s]+):(\d{1,5})$/.exec(s));
-      if (!nodes.length || nodes.some((m) => !m || Number(m[2]) > 65535)) return undefined;
-      return nodes.map((m) => ({ host: m![1]!, port: Number(m![2]) }));
-    },
+    CLUSTER_NODES_EXPECTED,
+    parseClusterNodes,
   );
 
   const zoomApiUrl = optional('ZOOM_API_URL', 'https://api.zoom.us/v2', 'an http(s) URL such as https://api.zoom.us/v2', (v) =>
@@ -228,6 +226,7 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
   );
   const auditToken = get('AUDIT_TOKEN');
   if (auditToken !== undefined && auditToken.length < 16) bad('AUDIT_TOKEN', 'at least 16 characters (or unset to turn GET /audit off)');
+  const auditKey = readAuditKey(get, bad);
   const logLevel = optional<LogLevel>('LOG_LEVEL', 'info', 'one of fatal, error, warn, info, debug, trace, silent', (v) =>
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v) ? (v as LogLevel) : undefined,
   );
@@ -258,6 +257,7 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
     digestTz,
     actionsMode,
     ...(auditToken ? { auditToken } : {}),
+    ...(auditKey ? { auditKey } : {}),
     logLevel,
     port,
     role,
@@ -323,6 +323,24 @@ function readAccounts(
   return result.data.map((a) => ({ ...a, apiUrl: (a.apiUrl ?? defaultApiUrl).replace(/\/+$/, '') }));
 }
 
+const CLUSTER_NODES_EXPECTED = 'comma-separated host:port seed nodes of a Redis Cluster, e.g. 10.0.0.1:7000,10.0.0.2:7000';
+
+function parseClusterNodes(v: string): Array<{ host: string; port: number }> | undefined {
+  const nodes = v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => /^([^:\s]+):(\d{1,5})$/.exec(s));
+  if (!nodes.length || nodes.some((m) => !m || Number(m[2]) > 65535)) return undefined;
+  return nodes.map((m) => ({ host: m![1]!, port: Number(m![2]) }));
+}
+
+/** AUDIT_KEY, optional; too short is a problem naming the variable, never its value. */
+function readAuditKey(get: (name: string) => string | undefined, bad: (name: string, expected: string) => void): string | undefined {
+  const key = get('AUDIT_KEY');
+  if (key !== undefined && key.length < 32) {
+    bad('AUDIT_KEY', 'at least 32 characters, e.g. from `openssl rand -hex 32` (or unset for a plain SHA-256 chain)');
+    return undefined;
+  }
+  return key;
+}
+
 /**
  * Just the Redis part, for tools (audit verifier, sandbox) that need no Slack or Zoom credentials.
  * Throws ConfigError like loadConfig.
@@ -330,11 +348,33 @@ function readAccounts(
 export function loadRedisConfig(env: Env = process.env): Config['redis'] {
   const url = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
   const prefix = env.REDIS_PREFIX?.trim() || 'zoomjwt';
+  const nodes = env.REDIS_CLUSTER_NODES?.trim() || undefined;
   const problems: string[] = [];
   if (!/^rediss?:\/\//.test(url)) problems.push('REDIS_URL: a redis:// or rediss:// URL');
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) problems.push('REDIS_PREFIX: letters, digits, "_", "." or "-" (no braces or colons), at most 64');
+  const clusterNodes = nodes === undefined ? undefined : parseClusterNodes(nodes);
+  if (nodes !== undefined && clusterNodes === undefined) problems.push(`REDIS_CLUSTER_NODES: ${CLUSTER_NODES_EXPECTED}`);
   if (problems.length) throw new ConfigError(problems);
-  return { url, prefix };
+  return { url, prefix, ...(clusterNodes ? { clusterNodes } : {}) };
+}
+
+/** What `audit:verify` reads: the Redis part and AUDIT_KEY. Throws ConfigError like loadConfig. */
+export function loadAuditVerifyConfig(env: Env = process.env): { redis: Config['redis']; auditKey?: string } {
+  const problems: string[] = [];
+  let redis: Config['redis'] | undefined;
+  try {
+    redis = loadRedisConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const get = (name: string) => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const auditKey = readAuditKey(get, (name, expected) => problems.push(`${name}: ${expected}`));
+  if (problems.length || !redis) throw new ConfigError(problems);
+  return { redis, ...(auditKey ? { auditKey } : {}) };
 }
 
 function clip(value: string): string {
@@ -348,6 +388,7 @@ export function secretsOf(config: Config): string[] {
     config.slack.signingSecret,
     config.slack.appToken,
     config.auditToken,
+    config.auditKey,
     ...config.zoom.accounts.map((a) => a.clientSecret),
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

@@ -33,6 +33,8 @@ const REDACT_PATHS = [
   '*.client_secret',
   'auditToken',
   '*.auditToken',
+  'auditKey',
+  '*.auditKey',
   'password',
   '*.password',
 ];

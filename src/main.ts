@@ -134,10 +134,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       config, log, clock, redis, keys, metrics, slack, slackHealth, slackIdentity: identity, access, apps, queues, zoom,
       usage: createUsageStore({ redis, keys }),
       health: createHealthStore({ redis, keys }),
-      audit: createAuditLog({ redis, keys, clock }),
+      audit: createAuditLog({ redis, keys, clock, ...(config.auditKey ? { key: config.auditKey } : {}) }),
       events: createEventBus(log),
     };
 
+    // audit:verify tells an install that never logged anything from a wrong REDIS_PREFIX by this.
+    await services.audit.markInstalled();
     await seedTrackedApps(services);
 
     const features: Feature[] = createFeatures(services);

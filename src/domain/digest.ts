@@ -94,6 +94,11 @@ export interface DigestModel {
   mode: 'dry-run' | 'live';
   /** The local date the digest is for; defaults to the date of `now` in `tz`. */
   date?: string;
+  /**
+   * The audit log's head when the digest was gathered: printed last, so the copy Slack keeps
+   * anchors the log outside Redis (`audit:verify --head --count`). Absent for an empty log.
+   */
+  auditHead?: { count: number; hash: string };
 }
 
 /** Lines per list before the rest is summarised; chosen so every section fits 3 blocks. */
@@ -288,6 +293,19 @@ function listBlocks(title: string, lines: string[], limit: number, more: (n: num
   return blocks.map((b) => section(b.join('\n')));
 }
 
+/** How many hex digits of the audit head the digest shows (48 bits: no accidental match). */
+export const AUDIT_HEAD_DIGITS = 12;
+
+/** The closing line: the audit head, and the command that checks the log still reaches it. */
+function auditHeadLine(head: DigestModel['auditHead']): string {
+  if (!head) return 'Audit log: no entries yet.';
+  const hash = escapeMrkdwn(head.hash.slice(0, AUDIT_HEAD_DIGITS));
+  return (
+    `Audit log: *${formatCount(head.count)}* entries, head \`${hash}\` · ` +
+    `check it later with \`npm run audit:verify -- --head ${hash} --count ${head.count}\``
+  );
+}
+
 /** The digest message for `now` (epoch ms) in time zone `tz`. Pure. */
 export function renderDigest(model: DigestModel, now: number, tz: string): SlackMessage {
   const date = model.date ?? digestDate(now, tz);
@@ -328,6 +346,7 @@ export function renderDigest(model: DigestModel, now: number, tz: string): Slack
     divider(),
     ...listBlocks('What changed since yesterday', s.changes, MAX_LINES.changes, (n) => `_…and ${n} more — \`${COMMAND} audit\`_`, 'Nothing recorded in the audit log in the last 24 h.'),
     context(`Details: \`${COMMAND} app <name>\` · everything: \`${COMMAND} status\` · refresh: \`${COMMAND} digest\``),
+    context(auditHeadLine(model.auditHead)),
   ];
   const text =
     `zoomjwt digest ${date}: ${counts.tracked} tracked, ${counts.active} active, ${s.needs.length} need a person, ` +

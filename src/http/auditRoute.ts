@@ -9,6 +9,8 @@
  *   limit=<n>          at most n entries (1…100000, default 100000)
  * Entries come oldest first, so a long log is paged by passing the last `at` seen as `since`.
  * Output is streamed batch by batch with backpressure; a client that disconnects stops the scan.
+ * Every entry carries what an offline check needs: `prev`, `hash`, and how it was chained
+ * (`chain`: sha256 or hmac-sha256, with the key's id; empty for entries older than the field).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -25,7 +27,7 @@ const APP_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 const KNOWN_PARAMS = new Set(['format', 'app', 'since', 'limit']);
 
-export const CSV_COLUMNS = ['id', 'at', 'type', 'actor', 'app_id', 'account', 'request_id', 'summary', 'details', 'prev', 'hash'] as const;
+export const CSV_COLUMNS = ['id', 'at', 'type', 'actor', 'app_id', 'account', 'request_id', 'summary', 'details', 'prev', 'hash', 'chain', 'key_id'] as const;
 
 type Format = 'jsonl' | 'csv';
 
@@ -96,6 +98,8 @@ export function toJsonLine(e: AuditEntry): string {
     details: e.details,
     prev: e.prev,
     hash: e.hash,
+    chain: e.chain,
+    keyId: e.keyId,
   })}\n`;
 }
 
@@ -112,7 +116,7 @@ export function csvCell(value: string | number | undefined): string {
 export function toCsvRow(e: AuditEntry): string {
   const at = Number.isFinite(e.at) ? new Date(e.at).toISOString() : '';
   const details = e.details === undefined ? undefined : JSON.stringify(e.details);
-  return `${[e.id, at, e.type, e.actor, e.appId, e.account, e.requestId, e.summary, details, e.prev, e.hash].map(csvCell).join(',')}\r\n`;
+  return `${[e.id, at, e.type, e.actor, e.appId, e.account, e.requestId, e.summary, details, e.prev, e.hash, e.chain, e.keyId].map(csvCell).join(',')}\r\n`;
 }
 
 function clip(text: string): string {

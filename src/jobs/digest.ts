@@ -134,7 +134,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
   const tracked = await deps.apps.list();
   const ids = tracked.map((a) => a.appId);
   const days7 = lastNDays(now, 7);
-  const [windows, summaries, health, changes, candidates, yesterday, requests, slackProblems] = await Promise.all([
+  const [windows, summaries, health, changes, candidates, yesterday, requests, slackProblems, auditHead] = await Promise.all([
     deps.usage.windowMany(ids, now),
     deps.usage.summaryMany(ids),
     deps.health.getAll(deps.accounts),
@@ -151,6 +151,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
         )
       : Promise.resolve(null),
     deps.slackProblems ? deps.slackProblems(now).catch(() => []) : Promise.resolve([]),
+    deps.audit.head(),
   ]);
 
   const apps: DigestApp[] = await Promise.all(
@@ -205,6 +206,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
     pollEveryMs: deps.pollEveryMs,
     mode: deps.mode,
     date,
+    ...(auditHead ? { auditHead } : {}),
   };
   for (const req of requests ?? []) {
     if (req.status === 'pending' && req.expiresAt > now) model.pending.push(req);

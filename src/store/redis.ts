@@ -17,6 +17,19 @@ export interface RedisFactory {
 }
 
 /**
+ * What a Cluster's node connections take from REDIS_URL: only the credentials and TLS (the
+ * nodes come from REDIS_CLUSTER_NODES).
+ */
+export function clusterNodeOptions(url: string): RedisOptions {
+  const fromUrl = new URL(url);
+  return {
+    ...(fromUrl.password ? { password: decodeURIComponent(fromUrl.password) } : {}),
+    ...(fromUrl.username ? { username: decodeURIComponent(fromUrl.username) } : {}),
+    ...(fromUrl.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
  * With `clusterNodes` the connections are ioredis Cluster clients. They are typed as `Redis`
  * because every command this project sends exists on both with the same signature; all keys of
  * an install share one hash tag, so multi-key scripts and MULTI blocks stay on one slot.
@@ -30,7 +43,6 @@ export function createRedis(url: string, log: Logger, clusterNodes?: Array<{ hos
     retryStrategy: (times) => Math.min(times * 200, 2_000),
   };
   const opened: Redis[] = [];
-  const fromUrl = new URL(url);
   const open = (opts: RedisOptions, role: string): Redis => {
     const conn = clusterNodes
       ? (new Cluster(clusterNodes, {
@@ -38,9 +50,7 @@ export function createRedis(url: string, log: Logger, clusterNodes?: Array<{ hos
             ...base,
             ...opts,
             connectionName: `zoomjwt:${role}`,
-            ...(fromUrl.password ? { password: decodeURIComponent(fromUrl.password) } : {}),
-            ...(fromUrl.username ? { username: decodeURIComponent(fromUrl.username) } : {}),
-            ...(fromUrl.protocol === 'rediss:' ? { tls: {} } : {}),
+            ...clusterNodeOptions(url),
           },
           enableAutoPipelining: true,
           clusterRetryStrategy: (times: number) => Math.min(times * 200, 2_000),

@@ -4,6 +4,7 @@
  * and BullMQ queues work unchanged on a cluster.
  */
 import { Redis } from 'ioredis';
+import { main as verifyMain } from '../../scripts/audit-verify';
 import { ACTION } from '../../src/slack/ids';
 import { generateLogsFor } from '../helpers/logsFixture';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
@@ -51,4 +52,36 @@ it('runs a poll and a two-person disable on the cluster', async () => {
   expect(cardText(await card(h, id))).toMatch(/disabled|Done/i);
   expect((await s.audit.verify()).ok).toBe(true);
   expect(ACCOUNT_ID).toBe('acct-test');
+});
+
+it('verifies the audit log on the cluster with audit:verify, reading REDIS_CLUSTER_NODES', async () => {
+  const s = h.b.running.services;
+  await s.audit.append({ type: 'alert', actor: 'system', summary: 'an entry on the cluster' });
+  const head = (await s.audit.head())!;
+  const run = async (env: Record<string, string | undefined>, argv: string[] = []) => {
+    const lines: string[] = [];
+    const code = await verifyMain(env, { out: (l) => lines.push(l), err: (l) => lines.push(l) }, argv);
+    return { code, text: lines.join('\n') };
+  };
+  const env = { REDIS_PREFIX: h.b.prefix, REDIS_CLUSTER_NODES: cluster.nodes };
+
+  const ok = await run(env, ['--head', head.hash.slice(0, 12), '--count', String(head.count)]);
+  expect(ok.text).toContain(`audit log OK: ${head.count} entries, head ${head.hash.slice(0, 12)}`);
+  expect(ok.text).toContain(`cluster ${cluster.nodes}`);
+  expect(ok.code).toBe(0);
+  // The same prefix on the standalone Redis (REDIS_CLUSTER_NODES ignored, as before) holds no
+  // install: that is an error, not "OK: 0 entries".
+  expect(await run({ REDIS_PREFIX: h.b.prefix })).toMatchObject({ code: 2, text: expect.stringContaining('no zoomjwt install') });
+  expect(await run({ ...env, REDIS_PREFIX: `${h.b.prefix}-other` })).toMatchObject({ code: 2, text: expect.stringContaining('no zoomjwt install') });
+  // A tampered entry on the cluster is found there.
+  const [first] = await s.audit.since(0, 1);
+  const node = new Redis.Cluster(cluster.nodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })));
+  try {
+    await node.xdel(s.keys.k('audit'), first!.id);
+  } finally {
+    node.disconnect();
+  }
+  expect(await run(env)).toMatchObject({ code: 1, text: expect.stringContaining('BROKEN') });
+  // Unreachable nodes: exit 2, quickly, rather than retrying forever.
+  expect(await run({ ...env, REDIS_CLUSTER_NODES: '127.0.0.1:1' })).toMatchObject({ code: 2, text: expect.stringContaining('could not run') });
 });

@@ -7,6 +7,7 @@ export const TEST_SECRETS = {
   signingSecret: 'test-signing-secret-5b8d1e4f',
   zoomClientSecret: 'zoom-client-secret-9e2c7a1b',
   auditToken: 'audit-token-3c6f8a2d4e1b',
+  auditKey: 'audit-key-for-tests-0f3b8e1d9c2a7f64',
 };
 
 export function uniquePrefix(name: string): string {

@@ -13,6 +13,8 @@ import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/jobs/digest';
 import { pollAccount } from '../../src/jobs/pollAccount';
 import { createRequestStore } from '../../src/store/requests';
 import type { Services } from '../../src/services';
+import type { AuditEntry } from '../../src/store/audit';
+import { main as verifyMain } from '../../scripts/audit-verify';
 
 const HOUR = 3_600_000;
 const DIGEST_CHANNEL = 'C0DIGEST';
@@ -42,6 +44,26 @@ function zoomEnv(zoom: FakeZoom): Record<string, string> {
   };
 }
 
+/** Every value under the install's prefix, as text (job data included), to look for secrets in. */
+async function redisText(s: Services): Promise<string> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await s.redis.scan(cursor, 'MATCH', `${s.keys.base}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of found) {
+      const type = await s.redis.type(key);
+      if (type === 'string') out.push(String(await s.redis.get(key)));
+      else if (type === 'hash') out.push(JSON.stringify(await s.redis.hgetall(key)));
+      else if (type === 'list') out.push(JSON.stringify(await s.redis.lrange(key, 0, -1)));
+      else if (type === 'set') out.push(JSON.stringify(await s.redis.smembers(key)));
+      else if (type === 'zset') out.push(JSON.stringify(await s.redis.zrange(key, 0, -1)));
+      else if (type === 'stream') out.push(JSON.stringify(await s.redis.xrange(key, '-', '+')));
+    }
+  } while (cursor !== '0');
+  return out.join('\n');
+}
+
 async function poll(s: Services): Promise<void> {
   await pollAccount({ account: 'default', zoom: s.zoom.get('default')!, apps: s.apps, usage: s.usage, health: s.health, clock: s.clock, log: s.log });
 }
@@ -65,7 +87,8 @@ describe('the daily digest', () => {
         { method: 'POST', url: 'https://api.zoom.us/v2/scim2/Users' },
       ],
     });
-    app = await bootApp('digest', zoomEnv(zoom));
+    // Keyed audit chain: the digest's closing head line is checked against it below.
+    app = await bootApp('digest', { ...zoomEnv(zoom), AUDIT_KEY: TEST_SECRETS.auditKey });
     await poll(app.running.services);
   });
 
@@ -118,6 +141,36 @@ describe('the daily digest', () => {
 
     const audit = await s.audit.latest(20);
     expect(audit.filter((e) => e.type === 'digest.posted')).toHaveLength(1);
+  });
+
+  it('ends with the audit head, which audit:verify checks the log still reaches', async () => {
+    const s = app.running.services;
+    await s.audit.append({ type: 'alert', actor: 'system', summary: 'an entry before the digest' });
+    const before = (await s.audit.head())!;
+    await runDigest(createDigestFeature(s).deps);
+    const last = app.slack.callsTo('chat.postMessage').concat(app.slack.callsTo('chat.update')).filter((c) => String(c.args.text).startsWith('zoomjwt digest')).pop()!;
+    const blocks = last.args.blocks as Array<{ type: string; elements?: Array<{ text: string }> }>;
+    const closing = blocks[blocks.length - 1]!;
+    expect(closing.type).toBe('context');
+    const line = closing.elements!.map((e) => e.text).join(' ');
+    const short = before.hash.slice(0, 12);
+    expect(line).toBe(`Audit log: *${before.count}* entries, head \`${short}\` · check it later with \`npm run audit:verify -- --head ${short} --count ${before.count}\``);
+
+    // The entries are chained under AUDIT_KEY, which is kept out of Redis (job data included).
+    const entries: AuditEntry[] = [];
+    for await (const e of s.audit.iterate()) entries.push(e);
+    expect(entries[0]).toMatchObject({ type: 'config', chain: 'hmac-sha256' });
+    expect(entries.every((e) => e.chain === 'hmac-sha256')).toBe(true);
+    expect(await redisText(s)).not.toContain(TEST_SECRETS.auditKey);
+
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) };
+    const env = { REDIS_URL: app.config.redis.url, REDIS_PREFIX: app.config.redis.prefix, AUDIT_KEY: TEST_SECRETS.auditKey };
+    const args = ['--head', short, '--count', String(before.count)];
+    expect(await verifyMain(env, io, args)).toBe(0);
+    expect(lines.join('\n')).toContain(`reaches head ${short} at entry ${before.count}`);
+    // Without the key the keyed entries cannot be checked: exit 2, not OK.
+    expect(await verifyMain({ ...env, AUDIT_KEY: undefined }, io, args)).toBe(2);
   });
 
   it('says polling is broken instead of calling quiet apps silent when Zoom refuses the credentials', async () => {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { ConfigError, loadAuditVerifyConfig, loadConfig, loadRedisConfig, secretsOf } from '../../src/config';
 import { baseEnv, TEST_SECRETS } from '../helpers/env';
 
 function problemsOf(env: Record<string, string | undefined>, readFile?: (p: string) => string): string[] {
@@ -75,6 +75,33 @@ describe('configuration', () => {
     const problems = problemsOf(baseEnv({ SLACK_BOT_TOKEN: 'not-a-bot-token-secret-value', ZOOM_CLIENT_SECRET: undefined }));
     expect(problems.join('\n')).not.toContain('not-a-bot-token-secret-value');
     expect(problems.some((p) => p.startsWith('ZOOM_CLIENT_SECRET'))).toBe(true);
+  });
+
+  it('takes an AUDIT_KEY of 32 characters or more as a secret, and names a short one without echoing it', () => {
+    const config = loadConfig(baseEnv({ AUDIT_KEY: TEST_SECRETS.auditKey }));
+    expect(config.auditKey).toBe(TEST_SECRETS.auditKey);
+    expect(secretsOf(config)).toContain(TEST_SECRETS.auditKey);
+    expect(loadConfig(baseEnv({ AUDIT_KEY: ' ' })).auditKey).toBeUndefined();
+    const short = 'k'.repeat(31);
+    const problems = problemsOf(baseEnv({ AUDIT_KEY: short }));
+    expect(problems).toEqual([expect.stringMatching(/^AUDIT_KEY: at least 32 characters/)]);
+    expect(problems.join('\n')).not.toContain(short);
+  });
+
+  it('gives audit:verify the Redis settings, Cluster nodes and AUDIT_KEY, with every problem at once', () => {
+    expect(loadAuditVerifyConfig({ REDIS_PREFIX: 'p1', REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001', AUDIT_KEY: TEST_SECRETS.auditKey })).toEqual({
+      redis: { url: 'redis://127.0.0.1:6379', prefix: 'p1', clusterNodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] },
+      auditKey: TEST_SECRETS.auditKey,
+    });
+    expect(loadRedisConfig({})).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'zoomjwt' });
+    let problems: string[] = [];
+    try {
+      loadAuditVerifyConfig({ REDIS_PREFIX: 'a:b', REDIS_CLUSTER_NODES: 'nope', AUDIT_KEY: 'short-secret' });
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['REDIS_PREFIX', 'REDIS_CLUSTER_NODES', 'AUDIT_KEY']);
+    expect(problems.join('\n')).not.toContain('short-secret');
   });
 
   it('reads several accounts from ZOOM_ACCOUNTS_FILE, and needs account names in ZOOM_APP_IDS', () => {

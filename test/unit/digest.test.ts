@@ -234,6 +234,15 @@ describe('renderDigest', () => {
     expect(text).toContain('&lt;!channel&gt; &amp;');
   });
 
+  it('ends with the audit head (count and 12 hex digits) and the command that checks it', () => {
+    const hash = 'ab12cd34ef56'.padEnd(64, '7');
+    const last = (msg: SlackMessage) => (msg.blocks![msg.blocks!.length - 1] as { type: string; elements: Array<{ text: string }> });
+    const closing = last(renderDigest(model({ auditHead: { count: 12_345, hash } }), NOW, 'UTC'));
+    expect(closing.type).toBe('context');
+    expect(closing.elements[0]!.text).toBe('Audit log: *12,345* entries, head `ab12cd34ef56` · check it later with `npm run audit:verify -- --head ab12cd34ef56 --count 12345`');
+    expect(last(renderDigest(model(), NOW, 'UTC')).elements[0]!.text).toBe('Audit log: no entries yet.');
+  });
+
   it('says when requests could not be read instead of showing none', () => {
     const msg = renderDigest(model({ requestsKnown: false }), NOW, 'UTC');
     expect(sectionText(msg, 'Problems')).toContain('Approval requests could not be read');

@@ -248,13 +248,25 @@ export function lifecycleChange(
  * Execution's second look (SPEC §5.2 rule 7): whether the app is still what the request was
  * approved for. Returns the reason to abort, or undefined.
  */
-export function executionRecheck(req: Pick<StoredRequest, 'action'>, app: TrackedApp | null, lastSuccess: number | undefined): string | undefined {
+export function executionRecheck(
+  req: Pick<StoredRequest, 'action' | 'evidence'>,
+  app: TrackedApp | null,
+  lastSuccess: number | undefined,
+  others: { enableRequestOpen?: boolean } = {},
+): string | undefined {
   if (!app) return 'the app is no longer tracked';
   if (app.state === 'removed' || app.goneAt !== undefined) return 'the app was removed meanwhile';
   const want = expectedState(req.action);
   if (app.state !== want) return `the app is now ${app.state} (it had to be ${want})`;
-  if (req.action === 'remove' && app.disabledAt !== undefined && lastSuccess !== undefined && lastSuccess >= app.disabledAt) {
-    return 'calls succeeded again after the app was disabled';
+  if (req.action === 'remove') {
+    if (app.disabledAt !== undefined && lastSuccess !== undefined && lastSuccess >= app.disabledAt) {
+      return 'calls succeeded again after the app was disabled';
+    }
+    // Someone asked for it back: a removal never races a rollback.
+    if (others.enableRequestOpen) return 'an enable request for the app is open';
+    // Re-enabled and disabled again since the request was opened: its soak evidence is void.
+    const approvedFor = req.evidence?.disabledAt;
+    if (approvedFor !== undefined && app.disabledAt !== approvedFor) return 'the app was re-enabled and disabled again since the request was opened';
   }
   return undefined;
 }

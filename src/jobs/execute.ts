@@ -24,6 +24,7 @@ import type { RequestStatus } from '../domain/request';
 import type { Services } from '../services';
 import { EXECUTION_ATTEMPTS, JOB, jobIds, type ApprovalFlow } from '../slack/approvals';
 import type { AuditInput } from '../store/audit';
+import { APP_LEASE_TTL_MS, appLeaseKey, withLease } from '../store/lease';
 import type { TransitionResult } from '../store/requests';
 import { ZoomError } from '../zoom/errors';
 import type { Processor } from './queues';
@@ -36,6 +37,8 @@ export const SWEEP_EVERY_MS = 60_000;
  * an outcome whose aftermath is still unsettled this long after it was written gets finished.
  */
 const REQUEUE_AFTER_MS = 60_000;
+/** How long an execution waits for its app's lease (held by a Done or another execution) (ms). */
+const EXECUTION_LEASE_WAIT_MS = 30_000;
 /** Unsettled aftermaths finished per sweep (each is a few Redis calls and two Slack calls). */
 const RESUME_PER_SWEEP = 50;
 
@@ -157,9 +160,22 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
 
   async function execute(job: Job): Promise<unknown> {
     const id = String((job.data as { requestId?: unknown }).requestId ?? '');
-    const req = await store.get(id);
-    if (!req) return { skipped: 'unknown' };
-    if (req.status !== 'approved') return resume(req);
+    const first = await store.get(id);
+    if (!first) return { skipped: 'unknown' };
+    if (first.status !== 'approved') return resume(first);
+    // The re-check, the DELETE and its recording hold the app's lease, so no Done of another
+    // request of the app (an enable) lands between them. Busy past the wait: BullMQ retries.
+    return withLease(s.redis, appLeaseKey(s.keys, first.appId), { ttlMs: APP_LEASE_TTL_MS, waitMs: EXECUTION_LEASE_WAIT_MS }, async () => {
+      // Read again under the lease: what was true before it may not be now.
+      const req = await store.get(id);
+      if (!req) return { skipped: 'unknown' };
+      if (req.status !== 'approved') return resume(req);
+      return executeApproved(job, req);
+    });
+  }
+
+  async function executeApproved(job: Job, req: StoredRequest): Promise<unknown> {
+    const id = req.id;
     const jlog = log.child({ requestId: id, action: req.action });
     const mode = s.config.actionsMode;
     await flow.audit(
@@ -167,8 +183,12 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       { dedupeKey: `${id}:started` },
     );
 
-    const [app, summary] = await Promise.all([s.apps.get(req.appId), s.usage.summary(req.appId)]);
-    const why = executionRecheck(req, app, summary.lastSuccess);
+    const [app, summary, enableOpen] = await Promise.all([
+      s.apps.get(req.appId),
+      s.usage.summary(req.appId),
+      req.action === 'remove' ? store.openFor(req.appId, 'enable') : Promise.resolve(undefined),
+    ]);
+    const why = executionRecheck(req, app, summary.lastSuccess, { enableRequestOpen: enableOpen !== undefined });
     // The re-check guards a DELETE not yet sent; one already carried out is recorded, not aborted.
     const ours = why !== undefined && req.action === 'remove' && mode === 'live' && (await removedByEarlierRun(req));
     if (why && !ours) {

@@ -30,6 +30,7 @@ import { ACTION, COMMAND } from './ids';
 import { resolveApp, resolveFailureMessage } from './resolveApp';
 import type { AccessVerdict } from './access';
 import { createAfterAckGate } from './afterAck';
+import { APP_LEASE_TTL_MS, appLeaseKey, LeaseBusyError, withLease } from '../store/lease';
 import { renderCard, slackTime, ACTION_TITLE } from './views/card';
 
 /** BullMQ job names on the `actions` queue. */
@@ -51,6 +52,8 @@ export const jobIds = {
 /** Live remove: attempts in all and the first backoff (ms, doubled each time) for 5xx/timeouts. */
 export const EXECUTION_ATTEMPTS = 5;
 const EXECUTION_BACKOFF_MS = 2_000;
+/** How long a Done waits for its app's lease before asking the person to try again (ms). */
+const DONE_LEASE_WAIT_MS = 5_000;
 /** The delayed expiry job fires this long after the deadline, so the clock has surely passed it. */
 const EXPIRY_MARGIN_MS = 1_000;
 
@@ -243,7 +246,11 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   async function openRequest(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<SlackMessage> {
     const now = s.clock();
     const required = requiredApprovals(action, s.config.requiredApprovals);
-    const [groups, ev] = await Promise.all([groupMembers(), evidenceFor(app, now)]);
+    const [groups, ev, enableOpen] = await Promise.all([
+      groupMembers(),
+      evidenceFor(app, now),
+      action === 'remove' ? store.openFor(app.appId, 'enable') : Promise.resolve(undefined),
+    ]);
     const verdict = canOpen({
       action, reason, app, requester, now, required,
       soakPeriodMs: s.config.soakPeriodMs,
@@ -260,6 +267,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     if (!verdict.ok) {
       if (verdict.code === 'no_reason') return notice(`:memo: ${verdict.reason}`);
       return refuse(verdict.reason, verdict.code);
+    }
+    if (enableOpen) {
+      return refuse(`An enable request (\`${enableOpen}\`) for *${escapeMrkdwn(app.name)}* is open: someone wants it back. Decide that one first.`, 'enable_open');
     }
 
     const id = newRequestId();
@@ -403,6 +413,43 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       }
     };
 
+  /** Done on an operator step, under the app's lease. */
+  async function done(id: string, userId: string, respond: RespondFn): Promise<void> {
+    const snapshot = await store.get(id);
+    if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+    if (snapshot.status !== 'awaiting_operator') return ephemeral(respond, closedMessage(snapshot));
+    if (snapshot.requester !== userId) {
+      const check = await checkApprover(userId, 'done', snapshot);
+      if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can mark this step done.`);
+    }
+    const now = s.clock();
+    const change = lifecycleChange(snapshot.action, userId, now);
+    const res = await store.operatorDone(id, userId, now, { appId: snapshot.appId, change });
+    if (res.outcome === 'app_state' && res.request) {
+      const current = await s.apps.get(snapshot.appId);
+      const why = `the app is ${current?.state ?? 'no longer tracked'} in zoomjwt, not ${change.from}`;
+      const aborted = await store.abort(id, s.clock(), `Done was pressed, but ${why}; nothing was recorded on the app.`);
+      if (aborted.outcome === 'ok' && aborted.request) {
+        await reqAudit(aborted.request, { type: 'execution.aborted', actor: userId, summary: `Request ${id} stopped at Done: ${why}` });
+        await refreshCard(aborted.request);
+      }
+      return ephemeral(respond, `:octagonal_sign: Not recorded: ${why}. The card says so.`);
+    }
+    if (await answerNotOk(res, respond)) return;
+    const req = res.request!;
+    const what = req.action === 'disable' ? 'disabled (the soak clock starts now)' : req.action === 'enable' ? 're-enabled' : 'removed by hand';
+    await reqAudit(req, {
+      type: 'operator.done', actor: userId,
+      summary: `<@${userId}> marked ${req.appName} ${what} in the Marketplace (request ${req.id})`,
+      details: { action: req.action, state: change.to },
+    });
+    await refreshCard(req);
+    await ephemeral(respond, `:white_check_mark: Recorded: *${escapeMrkdwn(req.appName)}* ${what}.`);
+    if (req.requester !== userId) {
+      await tellRequester(req, `:white_check_mark: Your request \`${req.id}\` is done: <@${userId}> marked *${escapeMrkdwn(req.appName)}* ${what}.`);
+    }
+  }
+
   function register(app: App): void {
     app.action<BlockButtonAction>(ACTION.approve, answerFailures('approve', async ({ ack, body, respond }) => {
       await ack();
@@ -490,38 +537,15 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       await ack();
       const id = body.actions[0]?.value ?? '';
       const userId = body.user.id;
-      const snapshot = await store.get(id);
-      if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
-      if (snapshot.status !== 'awaiting_operator') return ephemeral(respond, closedMessage(snapshot));
-      if (snapshot.requester !== userId) {
-        const check = await checkApprover(userId, 'done', snapshot);
-        if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can mark this step done.`);
-      }
-      const now = s.clock();
-      const change = lifecycleChange(snapshot.action, userId, now);
-      const res = await store.operatorDone(id, userId, now, { appId: snapshot.appId, change });
-      if (res.outcome === 'app_state' && res.request) {
-        const current = await s.apps.get(snapshot.appId);
-        const why = `the app is ${current?.state ?? 'no longer tracked'} in zoomjwt, not ${change.from}`;
-        const aborted = await store.abort(id, s.clock(), `Done was pressed, but ${why}; nothing was recorded on the app.`);
-        if (aborted.outcome === 'ok' && aborted.request) {
-          await reqAudit(aborted.request, { type: 'execution.aborted', actor: userId, summary: `Request ${id} stopped at Done: ${why}` });
-          await refreshCard(aborted.request);
-        }
-        return ephemeral(respond, `:octagonal_sign: Not recorded: ${why}. The card says so.`);
-      }
-      if (await answerNotOk(res, respond)) return;
-      const req = res.request!;
-      const what = req.action === 'disable' ? 'disabled (the soak clock starts now)' : req.action === 'enable' ? 're-enabled' : 'removed by hand';
-      await reqAudit(req, {
-        type: 'operator.done', actor: userId,
-        summary: `<@${userId}> marked ${req.appName} ${what} in the Marketplace (request ${req.id})`,
-        details: { action: req.action, state: change.to },
-      });
-      await refreshCard(req);
-      await ephemeral(respond, `:white_check_mark: Recorded: *${escapeMrkdwn(req.appName)}* ${what}.`);
-      if (req.requester !== userId) {
-        await tellRequester(req, `:white_check_mark: Your request \`${req.id}\` is done: <@${userId}> marked *${escapeMrkdwn(req.appName)}* ${what}.`);
+      const first = await store.get(id);
+      if (!first) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      try {
+        // Every Done holds the app's lease: it never lands between another request's re-check and
+        // its DELETE (an enable's Done while a removal is under way, say).
+        return await withLease(s.redis, appLeaseKey(s.keys, first.appId), { ttlMs: APP_LEASE_TTL_MS, waitMs: DONE_LEASE_WAIT_MS }, () => done(id, userId, respond));
+      } catch (err) {
+        if (!(err instanceof LeaseBusyError)) throw err;
+        return ephemeral(respond, ':hourglass_flowing_sand: Another step is changing this app right now, so nothing was recorded. Look at the card in a minute and press *Done* again if it is still needed.');
       }
     }));
 

@@ -15,7 +15,7 @@
 import type { Redis } from 'ioredis';
 import type { LifecycleState, TrackedApp } from '../domain/app';
 import type { ApprovalRequest, RequestStatus, Signature } from '../domain/request';
-import type { RequestEvidence, StoredRequest } from '../domain/approval';
+import { OPEN_STATUSES, type RequestEvidence, type StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
 import { bumpStatusEpoch } from './statusEpoch';
 
@@ -227,6 +227,8 @@ export interface RequestStore {
   fail(id: string, now: number, outcome: string): Promise<TransitionResult>;
   /** awaiting_operator → executed, recording who did the Marketplace step, with the app change. */
   operatorDone(id: string, userId: string, now: number, app: { appId: string; change: AppChange }): Promise<TransitionResult>;
+  /** The id of the open (pending, approved or awaiting operator) request of this app and action, if any. */
+  openFor(appId: string, action: string): Promise<string | undefined>;
 }
 
 type ScriptReply = string[];
@@ -297,6 +299,12 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
       return { ok: true, request: full };
     },
 
+    async openFor(appId, action) {
+      const holder = await redis.get(lockKey(appId, action));
+      if (!holder) return undefined;
+      const status = await redis.hget(reqKey(holder), 'status');
+      return status && (OPEN_STATUSES as readonly string[]).includes(status) ? holder : undefined;
+    },
     async get(id) {
       return fromHash(await redis.hgetall(reqKey(id)));
     },

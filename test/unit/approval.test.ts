@@ -159,6 +159,13 @@ describe('execution re-check', () => {
     expect(executionRecheck({ action: 'remove' }, app({ state: 'disabled', disabledAt: NOW - 8 * DAY }), NOW - 60_000)).toMatch(/calls succeeded again/);
     expect(executionRecheck({ action: 'enable' }, null, undefined)).toMatch(/no longer tracked/);
   });
+  it('stops a removal while an enable request is open, or once the soak clock was restarted', () => {
+    const disabled = app({ state: 'disabled', disabledAt: NOW - 8 * DAY });
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { enableRequestOpen: true })).toMatch(/enable request/);
+    const evidence = { calls24h: 0, calls7d: 0, topEndpoints: [], soakPeriodMs: 7 * DAY, disabledAt: NOW - 20 * DAY };
+    expect(executionRecheck({ action: 'remove', evidence }, disabled, undefined)).toMatch(/re-enabled and disabled again/);
+    expect(executionRecheck({ action: 'remove', evidence: { ...evidence, disabledAt: NOW - 8 * DAY } }, disabled, undefined)).toBeUndefined();
+  });
 });
 
 describe('lifecycle and operator steps', () => {

@@ -9,6 +9,7 @@ import { webApi } from '@slack/bolt';
 import { ConfigError, loadConfig, secretsOf, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { createMetrics } from './metrics';
+import { weakenedSettings } from './domain/settings';
 import { createAuditRoute } from './http/auditRoute';
 import { createHttpServer, healthRoutes, type RouteHandler } from './http/server';
 import { createQueues, startWorkers, type ProcessorTable, type Workers } from './jobs/queues';
@@ -208,6 +209,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       for (const feature of features) await feature.schedule?.();
     }
 
+    for (const weak of weakenedSettings(config)) log.warn({ setting: weak.setting }, weak.text);
     log.info(
       { role: config.role, port, mode: config.actionsMode, accounts: config.zoom.accounts.length, socketMode: Boolean(config.slack.appToken), bootMs: Math.round(performance.now() - bootStarted) },
       'zoomjwt started',

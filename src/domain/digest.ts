@@ -92,6 +92,8 @@ export interface DigestModel {
   /** 0 = scheduled polling off. */
   pollEveryMs: number;
   mode: 'dry-run' | 'live';
+  /** Weakened settings in force (REQUIRED_APPROVALS=1, a short soak): a banner on top. */
+  warnings?: string[];
   /** The local date the digest is for; defaults to the date of `now` in `tz`. */
   date?: string;
   /**
@@ -329,6 +331,7 @@ export function renderDigest(model: DigestModel, now: number, tz: string): Slack
 
   const blocks: Block[] = [
     header(`zoomjwt digest — ${date}`),
+    ...(model.warnings?.length ? [section(model.warnings.map((w) => `:rotating_light: *${w}*`).join('\n'))] : []),
     context(`${tz} · actions ${model.mode === 'live' ? '*live*' : '*dry-run* (nothing destructive is sent to Zoom)'}${y ? ' · changes in brackets are since yesterday' : ''}`),
     section(headline),
     divider(),

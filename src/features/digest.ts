@@ -10,6 +10,7 @@
  */
 import type { Job } from 'bullmq';
 import type { ApprovalRequest } from '../domain/request';
+import { weakenedSettings } from '../domain/settings';
 import type { Feature, Services } from '../services';
 import { notice } from '../slack/blocks';
 import { createRequestStore } from '../store/requests';
@@ -69,6 +70,7 @@ export function createDigestFeature(services: Services, options: DigestFeatureOp
     soakPeriodMs: config.soakPeriodMs,
     pollEveryMs: config.pollEveryMs,
     mode: config.actionsMode,
+    warnings: weakenedSettings(config).map((w) => w.text),
     requests: options.requests ?? requestListerFor(services),
     slackProblems: (now) => services.slackHealth.problems(now),
     ...(options.sleep ? { sleep: options.sleep } : {}),

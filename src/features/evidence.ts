@@ -8,6 +8,7 @@
  * nothing.
  */
 import type { TrackedApp } from '../domain/app';
+import { weakenedSettings } from '../domain/settings';
 import { lastNDays, truncate } from '../domain/format';
 import type { Feature, Services } from '../services';
 import { createPollProcessor, enqueuePoll, POLL_JOB, schedulePolls, type EnqueueOutcome } from '../jobs/pollJob';
@@ -138,6 +139,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     });
     return {
       actionsMode: config.actionsMode,
+      warnings: weakenedSettings(config).map((w) => w.text),
       soakPeriodMs: config.soakPeriodMs,
       pollEveryMs: config.pollEveryMs,
       accounts,

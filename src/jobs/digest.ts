@@ -55,6 +55,8 @@ export interface DigestDeps extends AlertDeps {
   soakPeriodMs: number;
   pollEveryMs: number;
   mode: 'dry-run' | 'live';
+  /** Weakened settings in force, for the banner. */
+  warnings?: string[];
   /** Recent requests of any status; absent until the approvals feature provides it. */
   requests?: RequestLister;
   /** Slack API problems (bot not in channel, bad token…) still unresolved. */
@@ -205,6 +207,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
     soakPeriodMs: deps.soakPeriodMs,
     pollEveryMs: deps.pollEveryMs,
     mode: deps.mode,
+    ...(deps.warnings?.length ? { warnings: deps.warnings } : {}),
     date,
     ...(auditHead ? { auditHead } : {}),
   };

@@ -357,3 +357,37 @@ describe('Enterprise Grid', () => {
     });
   });
 });
+
+describe('weakened settings are loud', () => {
+  let weak: Harness;
+  beforeAll(async () => {
+    weak = await startHarness('security-weak', { REQUIRED_APPROVALS: '1', SOAK_PERIOD: '1h', ADMINS: PEOPLE.alice });
+  });
+  afterAll(async () => {
+    await weak.stop();
+  });
+
+  it('start-up warns, naming each setting', () => {
+    const warns = weak.b.logs.map((l) => JSON.parse(l) as { level: number; setting?: string; msg: string }).filter((l) => l.level === 40 && l.setting);
+    expect(warns.map((w) => w.setting).sort()).toEqual(['REQUIRED_APPROVALS', 'SOAK_PERIOD']);
+    expect(warns.find((w) => w.setting === 'REQUIRED_APPROVALS')?.msg).toMatch(/Two-person rule is off: REQUIRED_APPROVALS=1/);
+    expect(warns.find((w) => w.setting === 'SOAK_PERIOD')?.msg).toMatch(/SOAK_PERIOD=1h/);
+  });
+
+  it('status and the digest open with the banner', async () => {
+    const status = await weak.b.command('status', { user_id: PEOPLE.alice });
+    const blocks = status.json?.blocks as Array<{ type: string; text?: { text: string } }>;
+    expect(blocks[1]?.text?.text).toMatch(/Two-person rule is off: REQUIRED_APPROVALS=1[\s\S]*SOAK_PERIOD=1h/);
+    expect(String(status.json?.text)).toMatch(/^Two-person rule is off/);
+    await weak.b.command('digest', { user_id: PEOPLE.alice });
+    const digest = await weak.slack.waitFor('chat.postMessage', (c) => c.args.channel === 'C0DIGEST', 10_000);
+    const digestBlocks = digest.args.blocks as Array<{ type: string; text?: { text: string } }>;
+    expect(digestBlocks[1]?.text?.text).toMatch(/Two-person rule is off: REQUIRED_APPROVALS=1/);
+  });
+
+  it('a safe configuration shows no banner', async () => {
+    const status = await h.b.command('status', { user_id: PEOPLE.alice });
+    expect(JSON.stringify(status.json)).not.toMatch(/Two-person rule|Soak period is under a day/);
+    expect(h.b.logs.some((l) => l.includes('"setting"'))).toBe(false);
+  });
+});

@@ -28,6 +28,8 @@ export interface StatusAppRow {
 
 export interface StatusModel {
   actionsMode: ActionsMode;
+  /** Weakened settings in force (REQUIRED_APPROVALS=1, a short soak): a banner on top. */
+  warnings?: string[];
   /** Milliseconds; 0 means no soak period. */
   soakPeriodMs: number;
   /** Milliseconds; 0 means scheduled polling is off. */
@@ -214,6 +216,7 @@ export function renderStatus(model: StatusModel, now: number): SlackMessage {
   const called24h = rows.filter((r) => r.window.calls24h > 0 && r.app.state !== 'removed').length;
   const blocks: Block[] = [];
   blocks.push(header('zoomjwt status'));
+  if (model.warnings?.length) blocks.push(section(model.warnings.map((w) => `:rotating_light: *${w}*`).join('\n')));
   blocks.push(
     section(
       `${modeLine(model.actionsMode)}\n*${rows.length}* tracked app${rows.length === 1 ? '' : 's'} · *${called24h}* called in the last 24 h · *${model.candidates.length}* not tracked yet`,
@@ -269,6 +272,7 @@ export function renderStatus(model: StatusModel, now: number): SlackMessage {
 
   const problems = model.accounts.filter((h) => (h.lastErrorAt ?? 0) >= (h.lastSuccess ?? 0) && h.lastError).map((h) => h.account);
   const fallback =
+    (model.warnings?.length ? `${model.warnings.join(' ')} ` : '') +
     `zoomjwt status (${model.actionsMode === 'live' ? 'LIVE' : 'DRY-RUN'}): ${rows.length} tracked apps, ${called24h} called in the last 24 h, ${model.candidates.length} not tracked` +
     (problems.length ? `; polling problem on ${problems.join(', ')}` : '');
   return message(fallback, blocks, model.public ? 'in_channel' : 'ephemeral');

@@ -122,6 +122,25 @@ describe('one process', () => {
     expect((await waitForStatus(h.store, id2, 'executed')).outcome).toMatch(/already gone/);
     expect((await h.b.running.services.apps.get(gone.appId))?.state).toBe('removed');
   }, 40_000);
+
+  it('a DELETE answered 404 without code 1401 is checked with Get: an app Zoom no longer has is recorded as removed', async () => {
+    const app = await seedApp(h.b, { state: 'disabled' });
+    h.zoom.setDeleteNotFound('no_code');
+    try {
+      const id = await openRequest(h.b, `remove ${app.appId} soaked`);
+      // Gone from Zoom before the DELETE (an earlier try whose answer was lost, or a person).
+      h.zoom.removeApp(app.appId);
+      await click(h.b, ACTION.approve, id, PEOPLE.bob);
+      await click(h.b, ACTION.approve, id, PEOPLE.carol);
+
+      const done = await waitForStatus(h.store, id, 'executed');
+      expect(done.outcome).toMatch(/already gone/);
+      expect(h.zoom.requests.filter((r) => r.startsWith(`GET /marketplace/apps/${app.appId}`))).not.toHaveLength(0);
+      expect((await h.b.running.services.apps.get(app.appId))?.state).toBe('removed');
+    } finally {
+      h.zoom.setDeleteNotFound('code_1401');
+    }
+  });
 });
 
 describe('two app processes sharing Redis', () => {

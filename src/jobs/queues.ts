@@ -105,16 +105,16 @@ export function startWorkers(deps: {
   }
   return {
     async close(graceMs) {
-      // close() waits for running jobs; past the grace period, force it so shutdown is bounded.
-      const graceful = Promise.all(workers.map((w) => w.close()));
+      // pause() takes no new job and waits for the running ones; past the grace period the close
+      // is forced, so shutdown is bounded. Not close() then close(true): BullMQ answers a second
+      // close() with the first one's promise, so the forced close would wait for the jobs too.
+      const finished = Promise.all(workers.map((w) => w.pause()));
       const timedOut = await Promise.race([
-        graceful.then(() => false),
+        finished.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
       ]);
-      if (timedOut) {
-        deps.log.warn({ graceMs }, 'jobs still running at shutdown; forcing workers closed (BullMQ will retry them)');
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
+      if (timedOut) deps.log.warn({ graceMs }, 'jobs still running at shutdown; forcing workers closed (BullMQ will retry them)');
+      await Promise.all(workers.map((w) => w.close(timedOut)));
     },
   };
 }

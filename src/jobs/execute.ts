@@ -17,7 +17,7 @@
  * and the DM is claimed before it is sent (at most once). The same hash records when a DELETE was
  * sent, so a re-run that finds the app gone can tell its own earlier removal from someone else's.
  */
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { executionRecheck, lifecycleChange, type StoredRequest } from '../domain/approval';
 import { escapeMrkdwn } from '../domain/format';
 import type { RequestStatus } from '../domain/request';
@@ -25,7 +25,7 @@ import type { Services } from '../services';
 import { EXECUTION_ATTEMPTS, JOB, jobIds, type ApprovalFlow } from '../slack/approvals';
 import type { AuditInput } from '../store/audit';
 import type { TransitionResult } from '../store/requests';
-import { ZoomError } from '../zoom/errors';
+import { ZoomError, ZoomPausedError } from '../zoom/errors';
 import type { Processor } from './queues';
 
 /** The sweeper's job scheduler: one id for every process, so upserting it twice is harmless. */
@@ -38,6 +38,8 @@ export const SWEEP_EVERY_MS = 60_000;
 const REQUEUE_AFTER_MS = 60_000;
 /** Unsettled aftermaths finished per sweep (each is a few Redis calls and two Slack calls). */
 const RESUME_PER_SWEEP = 50;
+/** A removal waiting out a Zoom pause is sent this long after the pause ends (ms). */
+const PAUSE_MARGIN_MS = 5_000;
 
 export interface ApprovalJobs {
   processors: Record<string, Processor>;
@@ -155,7 +157,31 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     return (await zoom.getApp(req.appId)) === null;
   }
 
-  async function execute(job: Job): Promise<unknown> {
+  /**
+   * Zoom's Daily-limit pause on the account: nothing may be sent before it ends, and retrying with
+   * backoff would spend the job's attempts in about 30 s and hand a removal that only has to wait
+   * to a person. So the job waits instead: it moves to BullMQ's delayed set until the pause ends
+   * (DelayedError: no attempt is used), and the card says when the removal will be sent.
+   */
+  async function waitOutPause(job: Job, token: string, req: StoredRequest, err: ZoomPausedError): Promise<never> {
+    if (await store.notePause(req.id, err.until)) {
+      await flow.audit(
+        {
+          ...base(req),
+          type: 'execution.paused',
+          summary: `Request ${req.id} waits for Zoom's daily API limit on account ${req.account}; ${req.appName} is removed after ${new Date(err.until).toISOString()}`,
+          details: { until: err.until },
+        },
+        { dedupeKey: `${req.id}:paused:${err.until}` },
+      );
+      await flow.refreshCard({ ...req, pausedUntil: err.until });
+    }
+    log.info({ requestId: req.id, until: new Date(err.until).toISOString() }, 'execution waits for the Zoom pause to end');
+    await job.moveToDelayed(err.until + PAUSE_MARGIN_MS, token);
+    throw new DelayedError();
+  }
+
+  async function execute(job: Job, token?: string): Promise<unknown> {
     const id = String((job.data as { requestId?: unknown }).requestId ?? '');
     const req = await store.get(id);
     if (!req) return { skipped: 'unknown' };
@@ -216,6 +242,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       try {
         result = await zoom.deleteApp(req.appId);
       } catch (err) {
+        if (err instanceof ZoomPausedError && token !== undefined) return waitOutPause(job, token, req, err);
         const attempts = job.opts.attempts ?? 1;
         const retryable = err instanceof ZoomError ? err.retryable || err.kind === 'paused' : true;
         if (retryable && job.attemptsMade + 1 < attempts) throw err;
@@ -308,10 +335,11 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
 
   // A last attempt that failed for a reason that is not Zoom's (Redis, a bug) must not leave the
   // request looking approved forever: record the failure on the card.
-  const guarded: Processor = async (job) => {
+  const guarded: Processor = async (job, token) => {
     try {
-      return await execute(job);
+      return await execute(job, token);
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EXECUTION_ATTEMPTS);
       const id = String((job.data as { requestId?: unknown }).requestId ?? '');
       if (finalAttempt) {

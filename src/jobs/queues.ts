@@ -3,14 +3,15 @@
  * so every key of a queue shares the Redis Cluster slot of the rest of the install.
  * Processors are looked up by queue and job name; job data carries ids only, never secrets.
  */
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { QUEUE_NAMES, type Keys } from '../store/keys';
 
 export type QueueName = keyof typeof QUEUE_NAMES;
-export type Processor = (job: Job) => Promise<unknown>;
+/** `token` is the worker's lock token for the job (what `job.moveToDelayed` needs). */
+export type Processor = (job: Job, token?: string) => Promise<unknown>;
 export type ProcessorTable = Partial<Record<QueueName, Record<string, Processor>>>;
 
 export interface Queues {
@@ -66,7 +67,7 @@ export function startWorkers(deps: {
   for (const [queue, table] of Object.entries(deps.processors) as Array<[QueueName, Record<string, Processor>]>) {
     const worker = new Worker(
       QUEUE_NAMES[queue],
-      async (job) => {
+      async (job, token) => {
         const processor = table[job.name];
         const log = deps.log.child({ queue, job: job.name, jobId: job.id });
         if (!processor) {
@@ -75,11 +76,16 @@ export function startWorkers(deps: {
         }
         const started = process.hrtime.bigint();
         try {
-          const result = await processor(job);
+          const result = await processor(job, token);
           deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'completed' });
           log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1 }, 'job finished');
           return result;
         } catch (err) {
+          if (err instanceof DelayedError) {
+            // Moved to the delayed set by the processor (e.g. until a Zoom pause ends): not a failure.
+            log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1 }, 'job delayed');
+            throw err;
+          }
           deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'failed' });
           log.warn({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1, err: { message: (err as Error).message } }, 'job failed');
           throw err;

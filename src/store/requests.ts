@@ -19,7 +19,7 @@ import type { RequestEvidence, StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
 import { bumpStatusEpoch } from './statusEpoch';
 
-const NUMERIC = new Set(['createdAt', 'expiresAt', 'required', 'decidedAt', 'operatorDoneAt', 'executedAt', 'endedAt']);
+const NUMERIC = new Set(['createdAt', 'expiresAt', 'required', 'decidedAt', 'operatorDoneAt', 'executedAt', 'endedAt', 'pausedUntil', 'operatorDeadline']);
 const JSON_FIELDS = new Set(['signatures', 'evidence']);
 
 function toPairs(fields: Record<string, unknown>): string[] {
@@ -219,6 +219,11 @@ export interface RequestStore {
 
   /** approved → executed, with the app's lifecycle change (live remove) in the same step. */
   markExecuted(id: string, now: number, fields: { mode: 'dry-run' | 'live'; outcome: string }, app?: { appId: string; change: AppChange }): Promise<TransitionResult>;
+  /**
+   * Records on an `approved` request that its execution waits for Zoom's Daily-limit pause to end
+   * (shown on the card). False when the request is no longer approved.
+   */
+  notePause(id: string, until: number): Promise<boolean>;
   /** approved → awaiting_operator (disable/enable, or a remove Zoom refused). */
   awaitOperator(id: string, now: number, fields: { mode: 'dry-run' | 'live'; outcome: string }): Promise<TransitionResult>;
   /** approved | awaiting_operator → aborted: the re-check found the app changed. */
@@ -320,6 +325,16 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
     async setCard(id, channel, ts) {
       // Only an existing request gets a card location (HSET on a missing key would create one).
       await redis.eval(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'ts', ARGV[2]) end return 1`, 1, reqKey(id), channel, ts);
+    },
+
+    async notePause(id, until) {
+      const set = await redis.eval(
+        `if redis.call('HGET', KEYS[1], 'status') ~= 'approved' then return 0 end redis.call('HSET', KEYS[1], 'pausedUntil', ARGV[1]) return 1`,
+        1,
+        reqKey(id),
+        String(until),
+      );
+      return set === 1;
     },
 
     async sign(id, userId, now) {

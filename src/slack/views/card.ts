@@ -118,6 +118,13 @@ export function renderCard(req: StoredRequest, opts: { now: number; mode: 'dry-r
   blocks.push(section(`${STATUS_LINE[req.status]}\n${signatureLines(req)}`));
   const outcome = outcomeLines(req);
   if (outcome.length) blocks.push(section(outcome.join('\n')));
+  if (req.status === 'approved' && req.pausedUntil !== undefined && req.pausedUntil > now) {
+    blocks.push(
+      section(
+        `:double_vertical_bar: *Waiting for Zoom*: the daily API limit of account ${escapeMrkdwn(req.account)} is used up. zoomjwt sends the removal when Zoom accepts calls again, ${slackTime(req.pausedUntil)} (${timeUntil(req.pausedUntil, now)}). Nothing to do here.`,
+      ),
+    );
+  }
 
   if (req.status === 'pending') {
     blocks.push(

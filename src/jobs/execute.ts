@@ -18,7 +18,7 @@
  * sent, so a re-run that finds the app gone can tell its own earlier removal from someone else's.
  */
 import { DelayedError, type Job } from 'bullmq';
-import { executionRecheck, lifecycleChange, type StoredRequest } from '../domain/approval';
+import { executionRecheck, lifecycleChange, operatorDeadlineOf, type StoredRequest } from '../domain/approval';
 import { escapeMrkdwn } from '../domain/format';
 import type { RequestStatus } from '../domain/request';
 import type { Services } from '../services';
@@ -312,7 +312,26 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       }
     }
     let requeued = 0;
+    let operatorExpired = 0;
     for (const req of await store.listOpen()) {
+      // An operator step nobody finished would hold the app's request lock forever.
+      if (req.status === 'awaiting_operator' && now >= operatorDeadlineOf(req)) {
+        const res = await store.expireOperatorStep(req.id, now);
+        if (res.outcome === 'ok' && res.request) {
+          operatorExpired += 1;
+          await flow.audit(
+            { ...base(req), type: 'operator.expired', summary: `Request ${req.id} to ${req.action} ${req.appName} expired at the Marketplace step: nobody pressed Done; nothing was recorded on the app` },
+            { dedupeKey: `${req.id}:operator-expired` },
+          );
+          await flow.refreshCard(res.request);
+          await flow.tellRequester(
+            res.request,
+            `:alarm_clock: Your request \`${req.id}\` to ${req.action} ${name(req)} expired: nobody pressed *Done* for the Marketplace step before its deadline. Nothing was recorded on the app.`,
+            { once: 'operator-expired' },
+          );
+        }
+        continue;
+      }
       // A web process that died between quorum and queueing would leave this approved forever;
       // the processor ignores finished requests, so queueing once too often costs nothing.
       if (req.status === 'approved' && now - (req.decidedAt ?? now) >= REQUEUE_AFTER_MS) {
@@ -330,7 +349,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
         resumed += 1;
       }
     }
-    return { expired, requeued, resumed };
+    return { expired, operatorExpired, requeued, resumed };
   }
 
   // A last attempt that failed for a reason that is not Zoom's (Redis, a bug) must not leave the

@@ -15,7 +15,7 @@
 import type { Redis } from 'ioredis';
 import type { LifecycleState, TrackedApp } from '../domain/app';
 import type { ApprovalRequest, RequestStatus, Signature } from '../domain/request';
-import type { RequestEvidence, StoredRequest } from '../domain/approval';
+import { OPERATOR_STEP_TTL_MS, type RequestEvidence, type StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
 import { bumpStatusEpoch } from './statusEpoch';
 
@@ -224,8 +224,12 @@ export interface RequestStore {
    * (shown on the card). False when the request is no longer approved.
    */
   notePause(id: string, until: number): Promise<boolean>;
-  /** approved → awaiting_operator (disable/enable, or a remove Zoom refused). */
+  /** approved → awaiting_operator (disable/enable, or a remove Zoom refused), open until OPERATOR_STEP_TTL_MS from now. */
   awaitOperator(id: string, now: number, fields: { mode: 'dry-run' | 'live'; outcome: string }): Promise<TransitionResult>;
+  /** awaiting_operator → cancelled by `userId` (the caller checks they are the requester or an approver). */
+  cancelOperatorStep(id: string, userId: string, now: number): Promise<TransitionResult>;
+  /** awaiting_operator → expired (the caller checks that the step's deadline has passed). */
+  expireOperatorStep(id: string, now: number): Promise<TransitionResult>;
   /** approved | awaiting_operator → aborted: the re-check found the app changed. */
   abort(id: string, now: number, outcome: string): Promise<TransitionResult>;
   /** approved | awaiting_operator → failed, with the sentence for the card. */
@@ -358,7 +362,21 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
     markExecuted: (id, now, fields, app) =>
       transition(id, ['approved'], 'executed', now, { ...fields, executedAt: now }, app ? { app } : {}),
 
-    awaitOperator: (id, now, fields) => transition(id, ['approved'], 'awaiting_operator', now, fields),
+    awaitOperator: (id, now, fields) => transition(id, ['approved'], 'awaiting_operator', now, { ...fields, operatorDeadline: now + OPERATOR_STEP_TTL_MS }),
+
+    cancelOperatorStep: (id, userId, now) =>
+      transition(id, ['awaiting_operator'], 'cancelled', now, {
+        decidedBy: userId,
+        endedAt: now,
+        outcome: `Cancelled by <@${userId}> at the Marketplace step; nothing was recorded on the app.`,
+      }),
+
+    expireOperatorStep: (id, now) =>
+      transition(id, ['awaiting_operator'], 'expired', now, {
+        decidedBy: 'system',
+        endedAt: now,
+        outcome: 'Nobody pressed Done before the deadline, so the request expired and nothing was recorded on the app. If the Marketplace step was done, open a new request.',
+      }),
 
     abort: (id, now, outcome) => transition(id, ['approved', 'awaiting_operator'], 'aborted', now, { outcome, endedAt: now }),
 

@@ -92,7 +92,7 @@ describe('one process', () => {
       const step = await waitForStatus(h.store, id, 'awaiting_operator');
       expect(step.outcome).toMatch(/Zoom did not remove it/);
       expect(h.zoom.deleted.filter((x) => x === app.appId)).toHaveLength(1);
-      await until(async () => buttons(await card(h, id)).join() === ACTION.taskDone, 'the Done button');
+      await until(async () => buttons(await card(h, id)).join() === [ACTION.taskDone, ACTION.cancel].join(), 'the Done and Cancel buttons');
       expect(cardText(await card(h, id))).toMatch(/…\* menu[\s\S]*Remove App/);
 
       expect(await click(h.b, ACTION.taskDone, id, PEOPLE.alice)).toMatch(/Recorded.*removed by hand/);

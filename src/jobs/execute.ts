@@ -24,7 +24,7 @@ import type { RequestStatus } from '../domain/request';
 import type { Services } from '../services';
 import { EXECUTION_ATTEMPTS, JOB, jobIds, type ApprovalFlow } from '../slack/approvals';
 import type { AuditInput } from '../store/audit';
-import type { TransitionResult } from '../store/requests';
+import { FINISHED_REQUEST_TTL_MS, type TransitionResult } from '../store/requests';
 import { ZoomError, ZoomPausedError } from '../zoom/errors';
 import type { Processor } from './queues';
 
@@ -83,7 +83,8 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   }
 
   async function markSettled(id: string): Promise<void> {
-    await s.redis.hset(executionKey(id), 'settledAt', String(s.clock()));
+    // Once settled, only a re-run of the same request reads it: it goes with the request's hash.
+    await s.redis.multi().hset(executionKey(id), 'settledAt', String(s.clock())).pexpire(executionKey(id), FINISHED_REQUEST_TTL_MS).exec();
     await s.redis.zrem(unsettledKey, id);
   }
 

@@ -24,7 +24,7 @@ import { escapeMrkdwn, lastNDays, timeUntil, truncate } from '../domain/format';
 import type { RequestAction } from '../domain/request';
 import type { Services } from '../services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../store/audit';
-import type { RequestStore, TransitionResult } from '../store/requests';
+import { FINISHED_REQUEST_TTL_MS, type RequestStore, type TransitionResult } from '../store/requests';
 import { message, notice, section, context, type SlackMessage } from './blocks';
 import type { CommandContext, CommandTable } from './commands';
 import { ACTION, COMMAND } from './ids';
@@ -162,7 +162,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   async function tellRequester(req: StoredRequest, text: string, opts: { once?: string } = {}): Promise<void> {
     if (opts.once !== undefined) {
       // Claimed before sending: of "maybe twice" and "maybe never" after a crash, a DM picks never.
-      const claimed = await s.redis.hsetnx(s.keys.k('notified', req.id), opts.once, String(s.clock()));
+      const key = s.keys.k('notified', req.id);
+      // Kept as long as a finished request's hash: only re-runs of its steps read the claims.
+      const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, opts.once, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
       if (claimed === 0) return;
     }
     const link = await permalink(req);

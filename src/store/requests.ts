@@ -7,6 +7,8 @@
  *  - `{p}:requests:open` set of ids not yet in a final state (pending, approved, awaiting_operator).
  *  - `{p}:reqlock:<appId>:<action>` → the id holding the (app, action): one open request each.
  *
+ * A request's hash lives until FINISHED_REQUEST_TTL_MS after it reached a final state.
+ *
  * The quorum transition pending → approved happens inside the signing script, so exactly one
  * click ever sees `approved`; that caller alone queues the execution. Completions that also move
  * the app's lifecycle (removed, disabled at Done…) change the request and the app hash in one
@@ -56,6 +58,13 @@ function fromHash(h: Record<string, string>): StoredRequest | null {
 
 const TERMINAL_LUA = `{rejected=true, cancelled=true, expired=true, executed=true, aborted=true, failed=true}`;
 
+/**
+ * A finished request's hash is kept this long after it ended (ms): the digest reads the last day's
+ * failures, and a click on an old card gets the request's own answer ("already carried out")
+ * for a month; after that the card is out of date and says so. The audit log keeps the history.
+ */
+export const FINISHED_REQUEST_TTL_MS = 30 * 86_400_000;
+
 // KEYS: 1 lock, 2 request hash, 3 pending zset, 4 open set.
 // ARGV: 1 id, 2 expiresAt, 3 request key prefix (to read the lock holder), 4.. field pairs.
 // The lock is SET-if-free; a holder that is final (or gone) no longer counts as holding it.
@@ -83,6 +92,7 @@ local function settle(id, to, lockKey)
   if TERMINAL[to] then
     redis.call('SREM', KEYS[3], id)
     if redis.call('GET', lockKey) == id then redis.call('DEL', lockKey) end
+    redis.call('PEXPIRE', KEYS[1], ${FINISHED_REQUEST_TTL_MS})
   end
 end
 local function expireNow(id, now, lockKey)

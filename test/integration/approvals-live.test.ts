@@ -80,6 +80,14 @@ describe('one process', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.zoom.deleted.filter((x) => x === app.appId)).toHaveLength(1);
     expect(await h.b.running.services.audit.verify()).toMatchObject({ ok: true });
+
+    // The finished request, its execution record and its DM claims are kept 30 days, then expire.
+    const { redis, keys } = h.b.running.services;
+    await until(async () => (await redis.hget(keys.k('execution', id), 'settledAt')) !== null, 'the settled execution');
+    for (const key of [keys.k('request', id), keys.k('execution', id), keys.k('notified', id)]) {
+      const ttl = await redis.pttl(key);
+      expect([key, ttl > 29.9 * 86_400_000 && ttl <= 30 * 86_400_000]).toEqual([key, true]);
+    }
   });
 
   it('a Zoom refusal (403) becomes an operator step; Done records the removal', async () => {

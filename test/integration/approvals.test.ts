@@ -143,6 +143,10 @@ describe('reject and cancel', () => {
     expect((await h.store.get(id))?.status).toBe('pending');
     expect(await click(h.b, ACTION.cancel, id, PEOPLE.alice)).toMatch(/Cancelled/);
     expect((await h.store.get(id))?.status).toBe('cancelled');
+    // A finished request is kept 30 days (old cards still get its own answer), then expires.
+    const ttl = await h.b.running.services.redis.pttl(h.b.running.services.keys.k('request', id));
+    expect(ttl).toBeGreaterThan(29.9 * 86_400_000);
+    expect(ttl).toBeLessThanOrEqual(30 * 86_400_000);
     expect(buttons(await card(h, id))).toEqual([]);
     expect(await click(h.b, ACTION.cancel, id, PEOPLE.alice)).toMatch(/cancelled by its requester/);
     // The lock is free again: a new identical request can be opened.

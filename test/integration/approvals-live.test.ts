@@ -7,6 +7,7 @@ import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/slack/ids';
 import { createRequestStore } from '../../src/store/requests';
 import { uniquePrefix } from '../helpers/env';
+import { missingScope } from '../fakes/zoomServer';
 import {
   ackTimes,
   bootOn,
@@ -130,6 +131,19 @@ describe('one process', () => {
     expect((await waitForStatus(h.store, id2, 'executed')).outcome).toMatch(/already gone/);
     expect((await h.b.running.services.apps.get(gone.appId))?.state).toBe('removed');
   }, 40_000);
+
+  it('a DELETE refused for a missing scope (HTTP 400 code 4711) names the scope on the operator step', async () => {
+    const app = await seedApp(h.b, { state: 'disabled' });
+    h.zoom.failNext(1, missingScope(['marketplace:write:app:admin'], /^DELETE /));
+    const id = await openRequest(h.b, `remove ${app.appId} soaked`);
+    await click(h.b, ACTION.approve, id, PEOPLE.bob);
+    await click(h.b, ACTION.approve, id, PEOPLE.carol);
+
+    const step = await waitForStatus(h.store, id, 'awaiting_operator');
+    expect(step.outcome).toContain('lacks scope marketplace:write:app:admin');
+    await until(async () => cardText(await card(h, id)).includes('lacks scope marketplace:write:app:admin'), 'the scope on the card');
+    expect(h.zoom.hasApp(app.appId)).toBe(true);
+  });
 
   it('a DELETE answered 404 without code 1401 is checked with Get: an app Zoom no longer has is recorded as removed', async () => {
     const app = await seedApp(h.b, { state: 'disabled' });

@@ -35,9 +35,18 @@ export interface StartOptions {
   clock?: Clock;
   /** Where log lines go (tests capture them); defaults to stdout. */
   logDestination?: { write(line: string): unknown };
-  /** How long running jobs may take to finish at shutdown (ms). */
+  /** How long running jobs may take to finish at shutdown (ms). Default JOB_GRACE_MS. */
   shutdownGraceMs?: number;
 }
+
+/**
+ * Shutdown budget (ms), inside compose's `stop_grace_period: 30s` (after it, SIGKILL): HTTP
+ * requests in flight get HTTP_DRAIN_MS (Slack itself gives up after 3 s), running jobs then get
+ * JOB_GRACE_MS (a job cut short is retried by BullMQ), and closing queues and Redis takes well
+ * under a second. 5 + 20 leaves about 5 s to spare.
+ */
+export const HTTP_DRAIN_MS = 5_000;
+export const JOB_GRACE_MS = 20_000;
 
 export interface Running {
   services: Services;
@@ -90,20 +99,24 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     token: config.slack.botToken, options: slackClientOptions(config, slackTransport), redis, keys, log, metrics, clock,
   });
 
-  const cleanups: Array<() => Promise<void>> = [];
+  // Run at shutdown in reverse order of adding. Start-up adds them so that this gives: stop taking
+  // work (HTTP server, Socket Mode), let running jobs finish, close the queues; then Redis, which
+  // everything before uses, and last the Slack transport the jobs post through.
+  const cleanups: Array<{ step: string; run: () => Promise<void> }> = [];
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('shutting down');
-      for (const cleanup of cleanups.reverse()) {
+      const steps = [...[...cleanups].reverse(), { step: 'redis', run: () => redisFactory.close() }, { step: 'slack-transport', run: async () => slackTransport.close() }];
+      for (const { step, run } of steps) {
+        const started = performance.now();
         try {
-          await cleanup();
+          await run();
+          log.info({ step, ms: Math.round(performance.now() - started) }, 'shutdown step done');
         } catch (err) {
-          log.warn({ err: { message: (err as Error).message } }, 'cleanup step failed');
+          log.warn({ step, err: { message: (err as Error).message } }, 'cleanup step failed');
         }
       }
-      await redisFactory.close();
-      slackTransport.close();
       log.info('stopped');
     })());
 
@@ -111,7 +124,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     const identity = await slackIdentity(slack, log);
     const apps = createAppStore(redis, keys, config.zoom.accounts.map((a) => a.name));
     const queues = createQueues(redisFactory.forBull(), keys, log);
-    cleanups.push(() => queues.close());
+    cleanups.push({ step: 'queues', run: () => queues.close() });
     const zoom = new Map<string, ZoomClient>();
     for (const account of config.zoom.accounts) {
       zoom.set(
@@ -158,6 +171,13 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     const web = config.role === 'all' || config.role === 'web';
     const worker = config.role === 'all' || config.role === 'worker';
 
+    if (worker) {
+      // Started before the ways in (HTTP, Socket Mode) so that, run in reverse, shutdown stops
+      // those first and only then waits for the jobs.
+      const workers: Workers = startWorkers({ connection: () => redisFactory.forBull(), keys, processors, log, metrics });
+      cleanups.push({ step: 'workers', run: () => workers.close(options.shutdownGraceMs ?? JOB_GRACE_MS) });
+    }
+
     const routes: Record<string, RouteHandler> = healthRoutes({ metrics, ping: () => redis.ping() });
     if (config.auditToken) {
       // Without AUDIT_TOKEN the route does not exist (404), as SPEC §5.4 says.
@@ -179,7 +199,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       for (const feature of features) feature.registerSlack?.(slackApp.app);
       if (slackApp.socketMode) {
         await slackApp.app.start();
-        cleanups.push(() => slackApp.app.stop().then(() => undefined));
+        cleanups.push({ step: 'socket-mode', run: () => slackApp.app.stop().then(() => undefined) });
         log.info('slack socket mode connected');
       } else {
         slackListener = slackApp.requestListener;
@@ -201,21 +221,14 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     });
     const port = await http.listen(config.port);
     // First to run at shutdown: stop taking requests before anything else closes.
-    cleanups.push(() => http.close());
-
-    if (worker) {
-      const workers: Workers = startWorkers({ connection: () => redisFactory.forBull(), keys, processors, log, metrics });
-      cleanups.push(() => workers.close(options.shutdownGraceMs ?? 25_000));
-      for (const feature of features) await feature.schedule?.();
-    }
+    cleanups.push({ step: 'http', run: () => http.close(HTTP_DRAIN_MS) });
+    if (worker) for (const feature of features) await feature.schedule?.();
 
     for (const weak of weakenedSettings(config)) log.warn({ setting: weak.setting }, weak.text);
     log.info(
       { role: config.role, port, mode: config.actionsMode, accounts: config.zoom.accounts.length, socketMode: Boolean(config.slack.appToken), bootMs: Math.round(performance.now() - bootStarted) },
       'zoomjwt started',
     );
-    // Cleanups run in reverse: http first, then workers, then queues.
-    cleanups.reverse();
     return { services, port, stop };
   } catch (err) {
     await stop();

@@ -198,7 +198,19 @@ export function canSign(req: StoredRequest | null, userId: string, now: number):
 }
 
 /** The ephemeral sentence for a click on a card that is no longer pending. */
-export function closedMessage(req: Pick<StoredRequest, 'status' | 'decidedBy'>): string {
+/**
+ * How long an operator step (approved, waiting for a person to act in the Marketplace and press
+ * Done) stays open: a week, so a weekend or a few days off do not lose it, while a step nobody
+ * takes does not hold the app's request lock forever. Then it expires like a pending request.
+ */
+export const OPERATOR_STEP_TTL_MS = 7 * 86_400_000;
+
+/** When an operator step expires; requests from before the deadline existed count from their approval. */
+export function operatorDeadlineOf(req: Pick<StoredRequest, 'operatorDeadline' | 'decidedAt' | 'createdAt'>): number {
+  return req.operatorDeadline ?? (req.decidedAt ?? req.createdAt) + OPERATOR_STEP_TTL_MS;
+}
+
+export function closedMessage(req: Pick<StoredRequest, 'status' | 'decidedBy'> & { requester?: string }): string {
   switch (req.status) {
     case 'pending':
       return 'This request is still pending.';
@@ -211,7 +223,9 @@ export function closedMessage(req: Pick<StoredRequest, 'status' | 'decidedBy'>):
     case 'rejected':
       return `This request was rejected${req.decidedBy ? ` by <@${req.decidedBy}>` : ''}; nothing more can be signed.`;
     case 'cancelled':
-      return 'This request was cancelled by its requester.';
+      return req.decidedBy && req.requester && req.decidedBy !== req.requester
+        ? `This request was cancelled by <@${req.decidedBy}>.`
+        : 'This request was cancelled by its requester.';
     case 'expired':
       return 'This request has expired; open a new one if it is still needed.';
     case 'aborted':

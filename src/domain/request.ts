@@ -47,4 +47,8 @@ export interface ApprovalRequest {
   mode?: 'dry-run' | 'live';
   operatorDoneBy?: string;
   operatorDoneAt?: number;
+  /** An approved removal waiting out Zoom's Daily-limit pause: sent at this time (epoch ms). */
+  pausedUntil?: number;
+  /** An operator step not marked Done by then expires (epoch ms); see OPERATOR_STEP_TTL_MS. */
+  operatorDeadline?: number;
 }

@@ -22,8 +22,11 @@ export interface HttpServerOptions {
 export interface HttpServerHandle {
   server: Server;
   listen(port: number): Promise<number>;
-  /** Stops accepting connections and ends idle keep-alive ones; in-flight requests finish. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections and ends idle keep-alive ones; in-flight requests get `drainMs`
+   * to finish, then their connections are cut, so shutdown is bounded.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 export function createHttpServer(opts: HttpServerOptions): HttpServerHandle {
@@ -92,10 +95,18 @@ export function createHttpServer(opts: HttpServerOptions): HttpServerHandle {
           resolve((server.address() as AddressInfo).port);
         });
       }),
-    close: () =>
+    close: (drainMs = 5_000) =>
       new Promise((resolve) => {
         if (!server.listening) return resolve();
-        server.close(() => resolve());
+        const cut = setTimeout(() => {
+          log.warn({ drainMs }, 'http requests still running at shutdown; closing their connections');
+          server.closeAllConnections();
+        }, drainMs);
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       }),
   };

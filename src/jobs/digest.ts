@@ -8,9 +8,12 @@
  * it later, rather than posting a second message. The Slack client has no retries of its own
  * (`retries: 0`), so one `chat.postMessage` call is at most one message.
  *
- * A claim whose post failed for sure (Slack answered an error) is released so the retry can post.
- * A claim whose runner died mid-post expires after POSTING_TTL_MS: then a later run posts again,
- * which may duplicate a message that did reach Slack. That is the one case we accept, because the
+ * A claim whose post failed (Slack answered an error or a 429, a 5xx, a timeout, no connection) is
+ * released at once, so BullMQ's next attempt of the same job posts: the claim (10 min) outlives
+ * all of the job's retries (about 2.5 min), so a claim kept after one failed post would turn every
+ * retry into "busy" and lose the day. A 5xx or a timeout can come after Slack did post; then the
+ * retry posts a second message. A claim whose runner died mid-post expires after POSTING_TTL_MS:
+ * then a later run posts again, with the same risk. Those are the cases we accept, because the
  * alternative is a day with no digest at all.
  */
 import { randomUUID } from 'node:crypto';
@@ -248,7 +251,10 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
       try {
         res = await deps.slack.chat.postMessage({ channel: deps.channel, text: msg.text, blocks: msg.blocks ?? [], unfurl_links: false });
       } catch (err) {
-        if (slackRefused(err)) await deps.redis.eval(RELEASE, 1, key, token);
+        // Every failure, not only Slack's own error answers: see the header. The attempt still
+        // fails, so BullMQ retries it with backoff.
+        await deps.redis.eval(RELEASE, 1, key, token);
+        log.warn({ err: { message: (err as Error).message }, refused: slackRefused(err) }, 'digest post failed; claim released for the retry');
         throw err;
       }
       const channel = res.channel ?? deps.channel;

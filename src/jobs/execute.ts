@@ -17,16 +17,16 @@
  * and the DM is claimed before it is sent (at most once). The same hash records when a DELETE was
  * sent, so a re-run that finds the app gone can tell its own earlier removal from someone else's.
  */
-import type { Job } from 'bullmq';
-import { executionRecheck, lifecycleChange, type StoredRequest } from '../domain/approval';
+import { DelayedError, type Job } from 'bullmq';
+import { executionRecheck, lifecycleChange, operatorDeadlineOf, type StoredRequest } from '../domain/approval';
 import { escapeMrkdwn } from '../domain/format';
 import type { RequestStatus } from '../domain/request';
 import type { Services } from '../services';
 import { EXECUTION_ATTEMPTS, JOB, jobIds, type ApprovalFlow } from '../slack/approvals';
 import type { AuditInput } from '../store/audit';
 import { APP_LEASE_TTL_MS, appLeaseKey, withLease } from '../store/lease';
-import type { TransitionResult } from '../store/requests';
-import { ZoomError } from '../zoom/errors';
+import { FINISHED_REQUEST_TTL_MS, type TransitionResult } from '../store/requests';
+import { ZoomError, ZoomPausedError } from '../zoom/errors';
 import type { Processor } from './queues';
 
 /** The sweeper's job scheduler: one id for every process, so upserting it twice is harmless. */
@@ -41,6 +41,8 @@ const REQUEUE_AFTER_MS = 60_000;
 const EXECUTION_LEASE_WAIT_MS = 30_000;
 /** Unsettled aftermaths finished per sweep (each is a few Redis calls and two Slack calls). */
 const RESUME_PER_SWEEP = 50;
+/** A removal waiting out a Zoom pause is sent this long after the pause ends (ms). */
+const PAUSE_MARGIN_MS = 5_000;
 
 export interface ApprovalJobs {
   processors: Record<string, Processor>;
@@ -84,7 +86,8 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   }
 
   async function markSettled(id: string): Promise<void> {
-    await s.redis.hset(executionKey(id), 'settledAt', String(s.clock()));
+    // Once settled, only a re-run of the same request reads it: it goes with the request's hash.
+    await s.redis.multi().hset(executionKey(id), 'settledAt', String(s.clock())).pexpire(executionKey(id), FINISHED_REQUEST_TTL_MS).exec();
     await s.redis.zrem(unsettledKey, id);
   }
 
@@ -158,7 +161,31 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     return (await zoom.getApp(req.appId)) === null;
   }
 
-  async function execute(job: Job): Promise<unknown> {
+  /**
+   * Zoom's Daily-limit pause on the account: nothing may be sent before it ends, and retrying with
+   * backoff would spend the job's attempts in about 30 s and hand a removal that only has to wait
+   * to a person. So the job waits instead: it moves to BullMQ's delayed set until the pause ends
+   * (DelayedError: no attempt is used), and the card says when the removal will be sent.
+   */
+  async function waitOutPause(job: Job, token: string, req: StoredRequest, err: ZoomPausedError): Promise<never> {
+    if (await store.notePause(req.id, err.until)) {
+      await flow.audit(
+        {
+          ...base(req),
+          type: 'execution.paused',
+          summary: `Request ${req.id} waits for Zoom's daily API limit on account ${req.account}; ${req.appName} is removed after ${new Date(err.until).toISOString()}`,
+          details: { until: err.until },
+        },
+        { dedupeKey: `${req.id}:paused:${err.until}` },
+      );
+      await flow.refreshCard({ ...req, pausedUntil: err.until });
+    }
+    log.info({ requestId: req.id, until: new Date(err.until).toISOString() }, 'execution waits for the Zoom pause to end');
+    await job.moveToDelayed(err.until + PAUSE_MARGIN_MS, token);
+    throw new DelayedError();
+  }
+
+  async function execute(job: Job, token?: string): Promise<unknown> {
     const id = String((job.data as { requestId?: unknown }).requestId ?? '');
     const first = await store.get(id);
     if (!first) return { skipped: 'unknown' };
@@ -170,11 +197,11 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       const req = await store.get(id);
       if (!req) return { skipped: 'unknown' };
       if (req.status !== 'approved') return resume(req);
-      return executeApproved(job, req);
+      return executeApproved(job, req, token);
     });
   }
 
-  async function executeApproved(job: Job, req: StoredRequest): Promise<unknown> {
+  async function executeApproved(job: Job, req: StoredRequest, token: string | undefined): Promise<unknown> {
     const id = req.id;
     const jlog = log.child({ requestId: id, action: req.action });
     const mode = s.config.actionsMode;
@@ -236,6 +263,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       try {
         result = await zoom.deleteApp(req.appId);
       } catch (err) {
+        if (err instanceof ZoomPausedError && token !== undefined) return waitOutPause(job, token, req, err);
         const attempts = job.opts.attempts ?? 1;
         const retryable = err instanceof ZoomError ? err.retryable || err.kind === 'paused' : true;
         if (retryable && job.attemptsMade + 1 < attempts) throw err;
@@ -305,7 +333,26 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       }
     }
     let requeued = 0;
+    let operatorExpired = 0;
     for (const req of await store.listOpen()) {
+      // An operator step nobody finished would hold the app's request lock forever.
+      if (req.status === 'awaiting_operator' && now >= operatorDeadlineOf(req)) {
+        const res = await store.expireOperatorStep(req.id, now);
+        if (res.outcome === 'ok' && res.request) {
+          operatorExpired += 1;
+          await flow.audit(
+            { ...base(req), type: 'operator.expired', summary: `Request ${req.id} to ${req.action} ${req.appName} expired at the Marketplace step: nobody pressed Done; nothing was recorded on the app` },
+            { dedupeKey: `${req.id}:operator-expired` },
+          );
+          await flow.refreshCard(res.request);
+          await flow.tellRequester(
+            res.request,
+            `:alarm_clock: Your request \`${req.id}\` to ${req.action} ${name(req)} expired: nobody pressed *Done* for the Marketplace step before its deadline. Nothing was recorded on the app.`,
+            { once: 'operator-expired' },
+          );
+        }
+        continue;
+      }
       // A web process that died between quorum and queueing would leave this approved forever;
       // the processor ignores finished requests, so queueing once too often costs nothing.
       if (req.status === 'approved' && now - (req.decidedAt ?? now) >= REQUEUE_AFTER_MS) {
@@ -323,15 +370,16 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
         resumed += 1;
       }
     }
-    return { expired, requeued, resumed };
+    return { expired, operatorExpired, requeued, resumed };
   }
 
   // A last attempt that failed for a reason that is not Zoom's (Redis, a bug) must not leave the
   // request looking approved forever: record the failure on the card.
-  const guarded: Processor = async (job) => {
+  const guarded: Processor = async (job, token) => {
     try {
-      return await execute(job);
+      return await execute(job, token);
     } catch (err) {
+      if (err instanceof DelayedError) throw err;
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EXECUTION_ATTEMPTS);
       const id = String((job.data as { requestId?: unknown }).requestId ?? '');
       if (finalAttempt) {

@@ -207,7 +207,8 @@ function changedFields(app: TrackedApp, z: ZoomAppSummary | ZoomAppInfo): Partia
   const out: Partial<TrackedApp> = {};
   if (z.app_name && z.app_name !== app.name) out.name = z.app_name;
   if (z.app_type && z.app_type !== app.appType) out.appType = z.app_type;
-  if (z.app_status && z.app_status !== app.appStatus) out.appStatus = z.app_status;
+  // The list says `UNPUBLISHED`, Get says `unpublished`: the same status, not a change to write.
+  if (z.app_status && z.app_status.toLowerCase() !== app.appStatus?.toLowerCase()) out.appStatus = z.app_status;
   return Object.keys(out).length ? out : null;
 }
 

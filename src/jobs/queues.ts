@@ -3,14 +3,15 @@
  * so every key of a queue shares the Redis Cluster slot of the rest of the install.
  * Processors are looked up by queue and job name; job data carries ids only, never secrets.
  */
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { QUEUE_NAMES, type Keys } from '../store/keys';
 
 export type QueueName = keyof typeof QUEUE_NAMES;
-export type Processor = (job: Job) => Promise<unknown>;
+/** `token` is the worker's lock token for the job (what `job.moveToDelayed` needs). */
+export type Processor = (job: Job, token?: string) => Promise<unknown>;
 export type ProcessorTable = Partial<Record<QueueName, Record<string, Processor>>>;
 
 export interface Queues {
@@ -66,7 +67,7 @@ export function startWorkers(deps: {
   for (const [queue, table] of Object.entries(deps.processors) as Array<[QueueName, Record<string, Processor>]>) {
     const worker = new Worker(
       QUEUE_NAMES[queue],
-      async (job) => {
+      async (job, token) => {
         const processor = table[job.name];
         const log = deps.log.child({ queue, job: job.name, jobId: job.id });
         if (!processor) {
@@ -75,11 +76,16 @@ export function startWorkers(deps: {
         }
         const started = process.hrtime.bigint();
         try {
-          const result = await processor(job);
+          const result = await processor(job, token);
           deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'completed' });
           log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1 }, 'job finished');
           return result;
         } catch (err) {
+          if (err instanceof DelayedError) {
+            // Moved to the delayed set by the processor (e.g. until a Zoom pause ends): not a failure.
+            log.info({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1 }, 'job delayed');
+            throw err;
+          }
           deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'failed' });
           log.warn({ ms: Number(process.hrtime.bigint() - started) / 1e6, attempt: job.attemptsMade + 1, err: { message: (err as Error).message } }, 'job failed');
           throw err;
@@ -105,16 +111,16 @@ export function startWorkers(deps: {
   }
   return {
     async close(graceMs) {
-      // close() waits for running jobs; past the grace period, force it so shutdown is bounded.
-      const graceful = Promise.all(workers.map((w) => w.close()));
+      // pause() takes no new job and waits for the running ones; past the grace period the close
+      // is forced, so shutdown is bounded. Not close() then close(true): BullMQ answers a second
+      // close() with the first one's promise, so the forced close would wait for the jobs too.
+      const finished = Promise.all(workers.map((w) => w.pause()));
       const timedOut = await Promise.race([
-        graceful.then(() => false),
+        finished.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
       ]);
-      if (timedOut) {
-        deps.log.warn({ graceMs }, 'jobs still running at shutdown; forcing workers closed (BullMQ will retry them)');
-        await Promise.all(workers.map((w) => w.close(true)));
-      }
+      if (timedOut) deps.log.warn({ graceMs }, 'jobs still running at shutdown; forcing workers closed (BullMQ will retry them)');
+      await Promise.all(workers.map((w) => w.close(timedOut)));
     },
   };
 }

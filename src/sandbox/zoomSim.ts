@@ -9,7 +9,8 @@
  * `next_page_token`s are opaque and expire after 15 minutes; unknown apps are 404 code 1401.
  * Failures are scripted: `failNext` (any status, headers, raw or JSON body), `hangNext`
  * (never answers), `holdDeleteResponses` (removes, then answers late or never), `revokeTokens`,
- * `setDeleteMode`.
+ * `setDeleteMode`, `setDeleteNotFound`; `internalErrorTryAgain` and `missingScope` build the 400s
+ * Zoom answers for its own errors (code 1505) and for a missing scope (code 4711).
  *
  * Call logs are stored column-wise in typed arrays with interned strings, so a million entries
  * cost tens of megabytes and paging is a binary search, not a scan from the top.
@@ -51,6 +52,12 @@ export interface FakeAnswer {
 /** DELETE answers: 204 (documented), 200 with an empty body (seen live), or 403 (no permission). */
 export type DeleteMode = 'no_content' | 'ok_empty' | 'forbidden';
 
+/**
+ * DELETE of an app Zoom does not know: 404 code 1401 (as Get answers), or 404 "App not found"
+ * without Zoom's code, as the OpenAPI documents it.
+ */
+export type DeleteNotFoundMode = 'code_1401' | 'no_code';
+
 export interface GenerateLogsOptions {
   count: number;
   /** Oldest and newest entry time (epoch ms); entries are spread evenly between them. */
@@ -87,6 +94,7 @@ export interface FakeZoom {
   /** Every token issued so far starts answering 401 code 124. */
   revokeTokens(): void;
   setDeleteMode(mode: DeleteMode): void;
+  setDeleteNotFound(mode: DeleteNotFoundMode): void;
   /** Delays every token answer (real ms): makes concurrent fetches overlap in tests. */
   setTokenDelay(ms: number): void;
   /** Access tokens issued so far (to prove they never leak into messages). */
@@ -123,6 +131,16 @@ export function qpsLimited(path?: RegExp): FakeAnswer {
     body: { code: 429, message: 'You have reached the maximum per-second rate limit for this API. Try again later.' },
     ...(path ? { path } : {}),
   };
+}
+
+/** List apps' "Internal server error, please try again": HTTP 400, code 1505 (reference, 2026-12). */
+export function internalErrorTryAgain(path?: RegExp): FakeAnswer {
+  return { status: 400, body: { code: 1505, message: 'Internal server error, please try again.' }, ...(path ? { path } : {}) };
+}
+
+/** A missing scope as Zoom sends it on Marketplace endpoints: HTTP 400, code 4711. */
+export function missingScope(scopes: string[], path?: RegExp): FakeAnswer {
+  return { status: 400, body: { code: 4711, message: `Invalid access token, does not contain scopes: [${scopes.join(', ')}].` }, ...(path ? { path } : {}) };
 }
 
 /** Zoom's daily-limit 429, `Retry-After` an ISO timestamp (reference §3). */
@@ -359,6 +377,7 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
   const deleteHolds: Array<{ remaining: number; ms?: number }> = [];
   let tokenRequests = 0;
   let deleteMode: DeleteMode = 'no_content';
+  let deleteNotFound: DeleteNotFoundMode = 'code_1401';
   let tokenDelayMs = 0;
   let origin = '';
 
@@ -502,11 +521,13 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
         if (!requireScope(res, account, ALL_SCOPES[1]!)) return;
         const app = ownedApp(res, account, appId);
         if (!app) return;
-        return send(res, 200, { app_type: 'OAuthApp', app_usage: 1, app_status: 'UNPUBLISHED', app_scopes: [], ...app });
+        // Get answers the status in lower case where the list says `UNPUBLISHED` (seen live).
+        return send(res, 200, { app_type: 'OAuthApp', app_usage: 1, app_status: 'unpublished', app_scopes: [], ...app });
       }
       if (method === 'DELETE' && sub === undefined) {
         deleted.push(appId);
         if (!requireScope(res, account, ALL_SCOPES[3]!)) return;
+        if (!apps.has(appId) && deleteNotFound === 'no_code') return send(res, 404, { message: 'App not found' });
         if (!ownedApp(res, account, appId)) return;
         if (deleteMode === 'forbidden') return zoomError(res, 403, 403, 'You do not have permission to delete this app.');
         apps.delete(appId);
@@ -625,6 +646,9 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
     },
     setDeleteMode(mode) {
       deleteMode = mode;
+    },
+    setDeleteNotFound(mode) {
+      deleteNotFound = mode;
     },
     setTokenDelay(ms) {
       tokenDelayMs = ms;

@@ -23,7 +23,7 @@ import { auditSummaryMrkdwn, escapeMrkdwn, lastNDays, timeUntil, truncate } from
 import type { RequestAction } from '../domain/request';
 import type { Services } from '../services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../store/audit';
-import type { RequestStore, TransitionResult } from '../store/requests';
+import { FINISHED_REQUEST_TTL_MS, type RequestStore, type TransitionResult } from '../store/requests';
 import { message, notice, section, context, type SlackMessage } from './blocks';
 import type { CommandContext, CommandTable } from './commands';
 import { ACTION, COMMAND } from './ids';
@@ -165,7 +165,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   async function tellRequester(req: StoredRequest, text: string, opts: { once?: string } = {}): Promise<void> {
     if (opts.once !== undefined) {
       // Claimed before sending: of "maybe twice" and "maybe never" after a crash, a DM picks never.
-      const claimed = await s.redis.hsetnx(s.keys.k('notified', req.id), opts.once, String(s.clock()));
+      const key = s.keys.k('notified', req.id);
+      // Kept as long as a finished request's hash: only re-runs of its steps read the claims.
+      const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, opts.once, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
       if (claimed === 0) return;
     }
     const link = await permalink(req);
@@ -517,12 +519,37 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       await tellRequester(req, `:no_entry: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was rejected by <@${userId}>. Nothing was done.`);
     }));
 
+    /**
+     * Cancel on an operator step nobody is going to finish: the requester or an approver closes
+     * it, nothing is recorded on the app, and the app's request lock is free again.
+     */
+    async function cancelOperatorStep(snapshot: StoredRequest, userId: string, respond: RespondFn): Promise<void> {
+      if (snapshot.requester !== userId) {
+        const check = await checkApprover(userId, 'cancel', snapshot);
+        if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can cancel this step.`);
+      }
+      const res = await store.cancelOperatorStep(snapshot.id, userId, s.clock());
+      if (await answerNotOk(res, respond)) return;
+      const req = res.request!;
+      await reqAudit(req, {
+        type: 'request.cancelled', actor: userId,
+        summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName} at the Marketplace step; nothing was recorded on the app`,
+        details: { at: 'operator_step' },
+      });
+      await refreshCard(req);
+      await ephemeral(respond, ':wastebasket: Cancelled. Nothing was recorded on the app; a new request can be opened for it.');
+      if (req.requester !== userId) {
+        await tellRequester(req, `:wastebasket: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was cancelled by <@${userId}> at the Marketplace step. Nothing was recorded on the app.`);
+      }
+    }
+
     app.action<BlockButtonAction>(ACTION.cancel, answerFailures('cancel', async ({ ack, body, respond }) => {
       await ack();
       const id = body.actions[0]?.value ?? '';
       const userId = body.user.id;
       const snapshot = await store.get(id);
       if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      if (snapshot.status === 'awaiting_operator') return cancelOperatorStep(snapshot, userId, respond);
       // The requester never changes, so this check outside the script cannot go stale.
       if (snapshot.requester !== userId) return ephemeral(respond, 'Only the requester can cancel this request. Approvers can *Reject* it.');
       const res = await store.cancel(id, userId, s.clock());

@@ -1,6 +1,7 @@
 /**
  * Tracked apps and candidates. One hash per app (`{p}:app:<appId>`, flat string fields) plus the
- * set of tracked ids; candidates (created apps not tracked) in one hash per account.
+ * set of tracked ids; candidates (created apps not tracked) in one hash per account. An untracked
+ * app's keys and a candidates hash live UNTRACKED_TTL_MS; tracking an app makes its keys permanent.
  * Lifecycle transitions that must be atomic with a request (disable/enable/remove) go through
  * `transition`, a compare-and-set on `state`.
  */
@@ -8,6 +9,15 @@ import type { Redis } from 'ioredis';
 import type { CandidateApp, LifecycleState, TrackedApp } from '../domain/app';
 import type { Keys } from './keys';
 import { bumpStatusEpoch, withStatusBump } from './statusEpoch';
+import { appUsageKeys } from './usage';
+
+/**
+ * An untracked app's hash and usage are kept this long (ms), so tracking it again soon brings its
+ * lifecycle (soak clock included) and history back; after that it starts afresh. Candidates of an
+ * account are rewritten by each poll and kept as long: an account no longer polled (removed from
+ * the config, or polled only on demand) drops them then.
+ */
+export const UNTRACKED_TTL_MS = 30 * 86_400_000;
 
 const NUMERIC = new Set([
   'trackedAt', 'disabledAt', 'enabledAt', 'removedAt', 'goneAt', 'ownerSetAt', 'migratedAt',
@@ -66,7 +76,10 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
       const added = await redis.sadd(trackedKey, app.appId);
       const key = appKey(app.appId);
       // HSETNX keeps the lifecycle of an app tracked before (untrack keeps its hash).
-      await withStatusBump(redis.multi(), keys)
+      const multi = withStatusBump(redis.multi(), keys);
+      // Tracked again: its kept hash and usage are permanent again.
+      for (const k of [key, ...appUsageKeys(keys, app.appId)]) multi.persist(k);
+      await multi
         .hsetnx(key, 'state', 'active')
         .hsetnx(key, 'trackedAt', String(now))
         .hsetnx(key, 'trackedBy', app.trackedBy)
@@ -76,7 +89,10 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
       return added === 1;
     },
     async untrack(appId) {
-      const res = await withStatusBump(redis.multi().srem(trackedKey, appId), keys).exec();
+      // One MULTI: a track() in between could otherwise leave a tracked app with expiring keys.
+      const multi = redis.multi().srem(trackedKey, appId);
+      for (const k of [appKey(appId), ...appUsageKeys(keys, appId)]) multi.pexpire(k, UNTRACKED_TTL_MS);
+      const res = await withStatusBump(multi, keys).exec();
       return res?.[0]?.[1] === 1;
     },
     async get(appId) {
@@ -110,7 +126,7 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
       const tracked = new Set(await redis.smembers(trackedKey));
       const fresh = candidates.filter((c) => !tracked.has(c.appId));
       const multi = withStatusBump(redis.multi(), keys).del(key);
-      if (fresh.length) multi.hset(key, Object.fromEntries(fresh.map((c) => [c.appId, JSON.stringify(c)])));
+      if (fresh.length) multi.hset(key, Object.fromEntries(fresh.map((c) => [c.appId, JSON.stringify(c)]))).pexpire(key, UNTRACKED_TTL_MS);
       await multi.exec();
     },
     async candidates() {

@@ -7,6 +7,8 @@
  *  - `{p}:requests:open` set of ids not yet in a final state (pending, approved, awaiting_operator).
  *  - `{p}:reqlock:<appId>:<action>` → the id holding the (app, action): one open request each.
  *
+ * A request's hash lives until FINISHED_REQUEST_TTL_MS after it reached a final state.
+ *
  * The quorum transition pending → approved happens inside the signing script, so exactly one
  * click ever sees `approved`; that caller alone queues the execution. Completions that also move
  * the app's lifecycle (removed, disabled at Done…) change the request and the app hash in one
@@ -15,11 +17,11 @@
 import type { Redis } from 'ioredis';
 import type { LifecycleState, TrackedApp } from '../domain/app';
 import type { ApprovalRequest, RequestStatus, Signature } from '../domain/request';
-import { OPEN_STATUSES, type RequestEvidence, type StoredRequest } from '../domain/approval';
+import { OPEN_STATUSES, OPERATOR_STEP_TTL_MS, type RequestEvidence, type StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
 import { bumpStatusEpoch } from './statusEpoch';
 
-const NUMERIC = new Set(['createdAt', 'expiresAt', 'required', 'decidedAt', 'operatorDoneAt', 'executedAt', 'endedAt']);
+const NUMERIC = new Set(['createdAt', 'expiresAt', 'required', 'decidedAt', 'operatorDoneAt', 'executedAt', 'endedAt', 'pausedUntil', 'operatorDeadline']);
 const JSON_FIELDS = new Set(['signatures', 'evidence']);
 
 function toPairs(fields: Record<string, unknown>): string[] {
@@ -56,6 +58,13 @@ function fromHash(h: Record<string, string>): StoredRequest | null {
 
 const TERMINAL_LUA = `{rejected=true, cancelled=true, expired=true, executed=true, aborted=true, failed=true}`;
 
+/**
+ * A finished request's hash is kept this long after it ended (ms): the digest reads the last day's
+ * failures, and a click on an old card gets the request's own answer ("already carried out")
+ * for a month; after that the card is out of date and says so. The audit log keeps the history.
+ */
+export const FINISHED_REQUEST_TTL_MS = 30 * 86_400_000;
+
 // KEYS: 1 lock, 2 request hash, 3 pending zset, 4 open set.
 // ARGV: 1 id, 2 expiresAt, 3 request key prefix (to read the lock holder), 4.. field pairs.
 // The lock is SET-if-free; a holder that is final (or gone) no longer counts as holding it.
@@ -83,6 +92,7 @@ local function settle(id, to, lockKey)
   if TERMINAL[to] then
     redis.call('SREM', KEYS[3], id)
     if redis.call('GET', lockKey) == id then redis.call('DEL', lockKey) end
+    redis.call('PEXPIRE', KEYS[1], ${FINISHED_REQUEST_TTL_MS})
   end
 end
 local function expireNow(id, now, lockKey)
@@ -219,8 +229,17 @@ export interface RequestStore {
 
   /** approved → executed, with the app's lifecycle change (live remove) in the same step. */
   markExecuted(id: string, now: number, fields: { mode: 'dry-run' | 'live'; outcome: string }, app?: { appId: string; change: AppChange }): Promise<TransitionResult>;
-  /** approved → awaiting_operator (disable/enable, or a remove Zoom refused). */
+  /**
+   * Records on an `approved` request that its execution waits for Zoom's Daily-limit pause to end
+   * (shown on the card). False when the request is no longer approved.
+   */
+  notePause(id: string, until: number): Promise<boolean>;
+  /** approved → awaiting_operator (disable/enable, or a remove Zoom refused), open until OPERATOR_STEP_TTL_MS from now. */
   awaitOperator(id: string, now: number, fields: { mode: 'dry-run' | 'live'; outcome: string }): Promise<TransitionResult>;
+  /** awaiting_operator → cancelled by `userId` (the caller checks they are the requester or an approver). */
+  cancelOperatorStep(id: string, userId: string, now: number): Promise<TransitionResult>;
+  /** awaiting_operator → expired (the caller checks that the step's deadline has passed). */
+  expireOperatorStep(id: string, now: number): Promise<TransitionResult>;
   /** approved | awaiting_operator → aborted: the re-check found the app changed. */
   abort(id: string, now: number, outcome: string): Promise<TransitionResult>;
   /** approved | awaiting_operator → failed, with the sentence for the card. */
@@ -330,6 +349,16 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
       await redis.eval(`if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'channel', ARGV[1], 'ts', ARGV[2]) end return 1`, 1, reqKey(id), channel, ts);
     },
 
+    async notePause(id, until) {
+      const set = await redis.eval(
+        `if redis.call('HGET', KEYS[1], 'status') ~= 'approved' then return 0 end redis.call('HSET', KEYS[1], 'pausedUntil', ARGV[1]) return 1`,
+        1,
+        reqKey(id),
+        String(until),
+      );
+      return set === 1;
+    },
+
     async sign(id, userId, now) {
       const reply = (await redis.eval(SIGN_LUA, 3, reqKey(id), pendingKey, openKey, userId, String(now), lockPrefix)) as ScriptReply;
       const { code, request } = parse(reply);
@@ -351,7 +380,21 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
     markExecuted: (id, now, fields, app) =>
       transition(id, ['approved'], 'executed', now, { ...fields, executedAt: now }, app ? { app } : {}),
 
-    awaitOperator: (id, now, fields) => transition(id, ['approved'], 'awaiting_operator', now, fields),
+    awaitOperator: (id, now, fields) => transition(id, ['approved'], 'awaiting_operator', now, { ...fields, operatorDeadline: now + OPERATOR_STEP_TTL_MS }),
+
+    cancelOperatorStep: (id, userId, now) =>
+      transition(id, ['awaiting_operator'], 'cancelled', now, {
+        decidedBy: userId,
+        endedAt: now,
+        outcome: `Cancelled by <@${userId}> at the Marketplace step; nothing was recorded on the app.`,
+      }),
+
+    expireOperatorStep: (id, now) =>
+      transition(id, ['awaiting_operator'], 'expired', now, {
+        decidedBy: 'system',
+        endedAt: now,
+        outcome: 'Nobody pressed Done before the deadline, so the request expired and nothing was recorded on the app. If the Marketplace step was done, open a new request.',
+      }),
 
     abort: (id, now, outcome) => transition(id, ['approved', 'awaiting_operator'], 'aborted', now, { outcome, endedAt: now }),
 

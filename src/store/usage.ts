@@ -847,3 +847,12 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     },
   };
 }
+
+/**
+ * An app's usage keys without a lifetime of their own (day hashes expire by themselves), which
+ * untracking the app gives one and tracking it again takes off (store/apps.ts). The trace-id
+ * dedupe keys (`seen:*`) are left to the dedupe's own rules.
+ */
+export function appUsageKeys(keys: Keys, appId: string): string[] {
+  return [keys.k('usage', appId), keys.k('hours', appId), keys.k('families', appId), keys.k('sample', appId), keys.k('readstate', appId)];
+}

@@ -7,7 +7,8 @@
  *  - 429 QPS (or untyped) → wait ~1 s with jitter, up to 5 retries;
  *  - 429 Daily-limit → store a pause for the account until Retry-After, throw ZoomPausedError;
  *    while paused nothing is sent;
- *  - 5xx, network errors, timeouts → exponential backoff with jitter, 3 attempts in all;
+ *  - 5xx, 400 code 1505 ("internal server error, please try again"), network errors, timeouts →
+ *    exponential backoff with jitter, 3 attempts in all;
  *  - other 4xx → final.
  */
 import axios, { type AxiosInstance } from 'axios';
@@ -23,6 +24,7 @@ import {
   ZoomPausedError,
   errorFromResponse,
   errorFromTransport,
+  isRetryableServerCode,
   readErrorBody,
 } from './errors';
 import { createTokenCache, type RawAnswer } from './token';
@@ -305,7 +307,7 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
         await sleep(waitMs);
         continue;
       }
-      if (status >= 500) {
+      if (status >= 500 || isRetryableServerCode(status, readErrorBody(parseLenient(answer.text)).code)) {
         failures += 1;
         if (failures >= SERVER_ATTEMPTS) throw fail(failures);
         await backoff(status);
@@ -406,6 +408,15 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
       const res = await call({ method: 'DELETE', endpoint: ENDPOINTS.deleteApp, path: appPath(appId), scope: ZOOM_SCOPES.deleteApp });
       if (res.status >= 200 && res.status < 300) return 'deleted';
       if (isAppGone(res)) return 'already_gone';
+      if (res.status === 404) {
+        // Zoom documents DELETE's 404 ("App not found") without a code, so it cannot tell a
+        // removed app (e.g. our own earlier DELETE whose answer was lost) from a wrong URL. Get
+        // can: 404/1401 there means gone; an app still there keeps the 404 as the final answer.
+        log.info({ appId, code: readErrorBody(res.body).code }, 'zoom DELETE answered 404 without code 1401; asking Get app');
+        const check = await call({ method: 'GET', endpoint: ENDPOINTS.getApp, path: appPath(appId), scope: ZOOM_SCOPES.getApp });
+        if (isAppGone(check)) return 'already_gone';
+        if (check.status < 200 || check.status >= 300) throw finalError(ENDPOINTS.getApp, ZOOM_SCOPES.getApp, check);
+      }
       throw finalError(ENDPOINTS.deleteApp, ZOOM_SCOPES.deleteApp, res);
     },
 

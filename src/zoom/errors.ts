@@ -25,9 +25,13 @@ export const ZOOM_CODES = {
   missingScopes: 4700,
   /** Marketplace endpoints answer 201 "Invalid access token, does not contain scopes:[…]". */
   missingScopesMarketplace: 201,
+  /** HTTP 400 "Invalid access token, does not contain scopes: […]" (seen live on Marketplace endpoints). */
+  missingScopesInvalidToken: 4711,
   invalidPageSize: 300,
   invalidNextPageToken: 301,
   appNotFound: 1401,
+  /** HTTP 400 "Internal server error, please try again" (list apps): a server error, retried like a 5xx. */
+  internalErrorRetry: 1505,
 } as const;
 
 export interface ZoomErrorDetails {
@@ -195,8 +199,8 @@ export function readErrorBody(body: unknown): ZoomErrorBody {
 
 /**
  * The translation table for a final (non-retried) HTTP answer that is not a success.
- * 401 → auth, scope messages (403 / 4700 / 201 / 401 naming scopes) → scope, 404 → not_found,
- * 429 → rate_limited, 5xx → server, anything else → client.
+ * 401 → auth, scope messages (403 / 4700 / 201 / 4711 / 401 naming scopes) → scope, 404 → not_found,
+ * 429 → rate_limited, 5xx and 400/1505 → server, anything else → client.
  */
 export function errorFromResponse(ctx: {
   account: string;
@@ -224,12 +228,18 @@ export function errorFromResponse(ctx: {
   if (ctx.status === 401) return new ZoomError({ ...base, kind: 'auth' });
   if (ctx.status === 404) return new ZoomError({ ...base, kind: 'not_found' });
   if (ctx.status === 429) return new ZoomError({ ...base, kind: 'rate_limited' });
-  if (ctx.status >= 500) return new ZoomError({ ...base, kind: 'server' });
+  if (ctx.status >= 500 || isRetryableServerCode(ctx.status, code)) return new ZoomError({ ...base, kind: 'server' });
   return new ZoomError({ ...base, kind: 'client' });
+}
+
+/** A 4xx that Zoom documents as its own internal error, to be tried again (400 code 1505). */
+export function isRetryableServerCode(status: number, code: number | undefined): boolean {
+  return status === 400 && code === ZOOM_CODES.internalErrorRetry;
 }
 
 function isScopeError(status: number, code: number | undefined, message: string | undefined): boolean {
   const aboutScopes = message !== undefined && /scope/i.test(message);
+  if (code === ZOOM_CODES.missingScopesInvalidToken) return true;
   if (code === ZOOM_CODES.missingScopes || code === ZOOM_CODES.missingScopesMarketplace) return aboutScopes || status === 403;
   return (status === 403 || status === 401 || status === 400) && aboutScopes;
 }

@@ -84,3 +84,37 @@ it('each request gets a delayed expiry job keyed by its id, and the sweeper runs
   expect(scheduler).toMatchObject({ name: JOB.sweep, every: 60_000 });
 });
 
+
+it('an operator step nobody finishes expires after its deadline: audited, card rewritten, requester told, lock freed', async () => {
+  const app = await seedApp(h.b);
+  const id = await openRequest(h.b, `disable ${app.appId} nobody will click Done`);
+  await click(h.b, ACTION.approve, id, PEOPLE.bob);
+  await click(h.b, ACTION.approve, id, PEOPLE.carol);
+  const step = await until(async () => {
+    const req = await h.store.get(id);
+    return req?.status === 'awaiting_operator' ? req : undefined;
+  }, 'the operator step');
+  expect(step.operatorDeadline).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+  await until(async () => buttons(await card(h, id)).includes(ACTION.taskDone), 'the Done button');
+  expect(cardText(await card(h, id))).toMatch(/Expires in (6|7) d .* unless someone presses Done/);
+  const queue = h.b.running.services.queues.actions;
+
+  // A day before the deadline the sweeper leaves it alone; a minute after, it expires it.
+  clock.offset = 6 * 86_400_000;
+  await (await queue.add(JOB.sweep, {})).waitUntilFinished(events);
+  expect((await h.store.get(id))?.status).toBe('awaiting_operator');
+  clock.offset = 7 * 86_400_000 + 60_000;
+  await (await queue.add(JOB.sweep, {})).waitUntilFinished(events);
+  await (await queue.add(JOB.sweep, {})).waitUntilFinished(events);
+  clock.offset = 0;
+
+  expect(await h.store.get(id)).toMatchObject({ status: 'expired', decidedBy: 'system', outcome: expect.stringMatching(/Nobody pressed Done/) });
+  await expectExpiredCard(id);
+  expect(cardText(await card(h, id))).toMatch(/nobody pressed Done before the deadline/);
+  const trail = (await h.b.running.services.audit.latest(50, { requestId: id })).map((e) => e.type);
+  expect(trail.filter((t) => t === 'operator.expired')).toHaveLength(1);
+  await h.slack.waitFor('chat.postMessage', (c) => c.args.channel === PEOPLE.alice && /expired: nobody pressed/.test(String(c.args.text)));
+  expect(await click(h.b, ACTION.taskDone, id, PEOPLE.alice)).toMatch(/has expired/);
+  expect((await h.b.running.services.apps.get(app.appId))?.state).toBe('active');
+  await openRequest(h.b, `disable ${app.appId} second attempt`);
+});

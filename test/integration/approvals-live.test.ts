@@ -7,6 +7,7 @@ import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/slack/ids';
 import { createRequestStore } from '../../src/store/requests';
 import { uniquePrefix } from '../helpers/env';
+import { missingScope } from '../fakes/zoomServer';
 import {
   ackTimes,
   bootOn,
@@ -80,6 +81,14 @@ describe('one process', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.zoom.deleted.filter((x) => x === app.appId)).toHaveLength(1);
     expect(await h.b.running.services.audit.verify()).toMatchObject({ ok: true });
+
+    // The finished request, its execution record and its DM claims are kept 30 days, then expire.
+    const { redis, keys } = h.b.running.services;
+    await until(async () => (await redis.hget(keys.k('execution', id), 'settledAt')) !== null, 'the settled execution');
+    for (const key of [keys.k('request', id), keys.k('execution', id), keys.k('notified', id)]) {
+      const ttl = await redis.pttl(key);
+      expect([key, ttl > 29.9 * 86_400_000 && ttl <= 30 * 86_400_000]).toEqual([key, true]);
+    }
   });
 
   it('a Zoom refusal (403) becomes an operator step; Done records the removal', async () => {
@@ -92,7 +101,7 @@ describe('one process', () => {
       const step = await waitForStatus(h.store, id, 'awaiting_operator');
       expect(step.outcome).toMatch(/Zoom did not remove it/);
       expect(h.zoom.deleted.filter((x) => x === app.appId)).toHaveLength(1);
-      await until(async () => buttons(await card(h, id)).join() === ACTION.taskDone, 'the Done button');
+      await until(async () => buttons(await card(h, id)).join() === [ACTION.taskDone, ACTION.cancel].join(), 'the Done and Cancel buttons');
       expect(cardText(await card(h, id))).toMatch(/…\* menu[\s\S]*Remove App/);
 
       expect(await click(h.b, ACTION.taskDone, id, PEOPLE.alice)).toMatch(/Recorded.*removed by hand/);
@@ -122,6 +131,38 @@ describe('one process', () => {
     expect((await waitForStatus(h.store, id2, 'executed')).outcome).toMatch(/already gone/);
     expect((await h.b.running.services.apps.get(gone.appId))?.state).toBe('removed');
   }, 40_000);
+
+  it('a DELETE refused for a missing scope (HTTP 400 code 4711) names the scope on the operator step', async () => {
+    const app = await seedApp(h.b, { state: 'disabled' });
+    h.zoom.failNext(1, missingScope(['marketplace:write:app:admin'], /^DELETE /));
+    const id = await openRequest(h.b, `remove ${app.appId} soaked`);
+    await click(h.b, ACTION.approve, id, PEOPLE.bob);
+    await click(h.b, ACTION.approve, id, PEOPLE.carol);
+
+    const step = await waitForStatus(h.store, id, 'awaiting_operator');
+    expect(step.outcome).toContain('lacks scope marketplace:write:app:admin');
+    await until(async () => cardText(await card(h, id)).includes('lacks scope marketplace:write:app:admin'), 'the scope on the card');
+    expect(h.zoom.hasApp(app.appId)).toBe(true);
+  });
+
+  it('a DELETE answered 404 without code 1401 is checked with Get: an app Zoom no longer has is recorded as removed', async () => {
+    const app = await seedApp(h.b, { state: 'disabled' });
+    h.zoom.setDeleteNotFound('no_code');
+    try {
+      const id = await openRequest(h.b, `remove ${app.appId} soaked`);
+      // Gone from Zoom before the DELETE (an earlier try whose answer was lost, or a person).
+      h.zoom.removeApp(app.appId);
+      await click(h.b, ACTION.approve, id, PEOPLE.bob);
+      await click(h.b, ACTION.approve, id, PEOPLE.carol);
+
+      const done = await waitForStatus(h.store, id, 'executed');
+      expect(done.outcome).toMatch(/already gone/);
+      expect(h.zoom.requests.filter((r) => r.startsWith(`GET /marketplace/apps/${app.appId}`))).not.toHaveLength(0);
+      expect((await h.b.running.services.apps.get(app.appId))?.state).toBe('removed');
+    } finally {
+      h.zoom.setDeleteNotFound('code_1401');
+    }
+  });
 });
 
 describe('two app processes sharing Redis', () => {

@@ -79,7 +79,7 @@ describe('a disable', () => {
     await waitForStatus(h.store, id, 'awaiting_operator');
     const step = await until(async () => {
       const msg = await card(h, id);
-      return buttons(msg).join() === ACTION.taskDone ? msg : undefined;
+      return buttons(msg).join() === [ACTION.taskDone, ACTION.cancel].join() ? msg : undefined;
     }, 'the operator step on the card');
     expect(cardText(step)).toMatch(/Manage app[\s\S]*Disable/);
     expect(cardText(step)).toContain('https://marketplace.zoom.us/user/build');
@@ -144,9 +144,40 @@ describe('reject and cancel', () => {
     expect((await h.store.get(id))?.status).toBe('pending');
     expect(await click(h.b, ACTION.cancel, id, PEOPLE.alice)).toMatch(/Cancelled/);
     expect((await h.store.get(id))?.status).toBe('cancelled');
+    // A finished request is kept 30 days (old cards still get its own answer), then expires.
+    const ttl = await h.b.running.services.redis.pttl(h.b.running.services.keys.k('request', id));
+    expect(ttl).toBeGreaterThan(29.9 * 86_400_000);
+    expect(ttl).toBeLessThanOrEqual(30 * 86_400_000);
     expect(buttons(await card(h, id))).toEqual([]);
     expect(await click(h.b, ACTION.cancel, id, PEOPLE.alice)).toMatch(/cancelled by its requester/);
     // The lock is free again: a new identical request can be opened.
+    await openRequest(h.b, `disable ${app.appId} second try`);
+  });
+
+  it('an operator step can be cancelled by the requester or an approver, not by anyone else; the lock is freed', async () => {
+    const app = await seedApp(h.b);
+    const id = await openRequest(h.b, `disable ${app.appId} will not happen after all`);
+    await click(h.b, ACTION.approve, id, PEOPLE.bob);
+    await click(h.b, ACTION.approve, id, PEOPLE.carol);
+    await waitForStatus(h.store, id, 'awaiting_operator');
+    await until(async () => buttons(await card(h, id)).join() === [ACTION.taskDone, ACTION.cancel].join(), 'Done and Cancel on the step');
+
+    expect(await click(h.b, ACTION.cancel, id, PEOPLE.mallory)).toMatch(/not an approver.*Only the requester or an approver can cancel/);
+    expect((await h.store.get(id))?.status).toBe('awaiting_operator');
+    expect(await click(h.b, ACTION.cancel, id, PEOPLE.carol)).toMatch(/Cancelled\. Nothing was recorded/);
+
+    expect(await h.store.get(id)).toMatchObject({ status: 'cancelled', decidedBy: PEOPLE.carol });
+    const msg = await until(async () => {
+      const m = await card(h, id);
+      return buttons(m).length === 0 ? m : undefined;
+    }, 'the cancelled card');
+    expect(cardText(msg)).toContain(`Cancelled* by <@${PEOPLE.carol}>`);
+    expect(cardText(msg)).toMatch(/nothing was recorded on the app/);
+    const trail = (await h.b.running.services.audit.latest(50, { requestId: id })).map((e) => e.type);
+    expect(trail[0]).toBe('request.cancelled');
+    await h.slack.waitFor('chat.postMessage', (c) => c.args.channel === PEOPLE.alice && /was cancelled by <@U0CAROL>/.test(String(c.args.text)));
+    expect(await click(h.b, ACTION.taskDone, id, PEOPLE.alice)).toMatch(/cancelled by <@U0CAROL>/);
+    expect((await h.b.running.services.apps.get(app.appId))?.state).toBe('active');
     await openRequest(h.b, `disable ${app.appId} second try`);
   });
 });

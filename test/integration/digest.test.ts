@@ -173,6 +173,25 @@ describe('the daily digest', () => {
     expect(await verifyMain({ ...env, AUDIT_KEY: undefined }, io, args)).toBe(2);
   });
 
+  it.each([
+    ['a 5xx', { status: 503 }],
+    ['a 429', { status: 429, retryAfter: 1 }],
+    ['a platform error', { error: 'internal_error' }],
+  ])('a post that fails with %s does not lose the day: the retry posts it', async (_what, failure) => {
+    const s = app.running.services;
+    const deps = { ...createDigestFeature(s).deps, sleep: async () => undefined };
+    const at = s.clock() + (10 + Math.floor(Math.random() * 1000)) * 86_400_000; // a date of its own
+    const date = digestDate(at, 'UTC');
+    app.slack.fail('chat.postMessage', failure);
+
+    await expect(runDigest(deps, { at })).rejects.toThrow();
+    const retried = await runDigest(deps, { at });
+
+    expect(retried).toMatchObject({ date, action: 'posted' });
+    expect(digestPosts(app.slack).filter((c) => String(c.args.text).includes(date))).toHaveLength(2);
+    expect(app.slack.message(retried.channel, retried.ts)?.text).toContain(date);
+  });
+
   it('says polling is broken instead of calling quiet apps silent when Zoom refuses the credentials', async () => {
     const s = app.running.services;
     zoom.revokeTokens();

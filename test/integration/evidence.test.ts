@@ -283,6 +283,34 @@ describe('evidence in Slack', () => {
     expect(visibleText((await app.command('untrack Forgotten Sync')).json)).toContain('No tracked app matches');
   });
 
+  it('keeps an untracked app and the candidate list for 30 days; tracking the app again keeps it for good', async () => {
+    const s = services();
+    const ttlDays = async (key: string) => (await s.redis.pttl(key)) / DAY;
+    // Untracked by the test before: its hash and usage keys now have a lifetime.
+    const kept = [s.keys.k('app', CANDIDATE), s.keys.k('usage', CANDIDATE), s.keys.k('hours', CANDIDATE), s.keys.k('families', CANDIDATE), s.keys.k('sample', CANDIDATE), s.keys.k('readstate', CANDIDATE)];
+    const present = [];
+    for (const key of kept) if ((await s.redis.exists(key)) === 1) present.push(key);
+    expect(present).toContain(s.keys.k('app', CANDIDATE));
+    expect(present).toContain(s.keys.k('readstate', CANDIDATE));
+    for (const key of present) {
+      expect(await ttlDays(key)).toBeGreaterThan(29.9);
+      expect(await ttlDays(key)).toBeLessThanOrEqual(30);
+    }
+    // The next poll lists it as a candidate again; the candidates hash has the same lifetime.
+    await pollNow(app);
+    expect((await s.apps.candidates()).map((c) => c.appId)).toContain(CANDIDATE);
+    expect(await ttlDays(s.keys.k('candidates', 'default'))).toBeGreaterThan(29.9);
+
+    const answered = app.slack.responses.length;
+    const since = Date.now();
+    await app.command(`track ${CANDIDATE}`, { user_id: 'U0ALICE' });
+    await app.slack.waitForResponse((r) => app.slack.responses.indexOf(r) >= answered && JSON.stringify(r.body).includes('Now tracking'));
+    await pollSettled(app, since);
+    for (const key of present) expect(await s.redis.pttl(key)).toBe(-1);
+
+    expect(visibleText((await app.command('untrack Forgotten Sync')).json)).toContain('Stopped tracking');
+  });
+
   it('shows a missing scope as a readable problem in status', async () => {
     zoom.setScopes(ACCOUNT_ID, ALL_SCOPES.filter((s) => s !== 'marketplace:read:list_api_logs:admin'));
     try {

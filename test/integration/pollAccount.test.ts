@@ -13,7 +13,7 @@ import { createHealthStore, type HealthStore } from '../../src/store/health';
 import { createKeys, type Keys } from '../../src/store/keys';
 import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
 import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
-import { dailyLimited, type FakeZoom } from '../fakes/zoomServer';
+import { dailyLimited, missingScope, type FakeZoom } from '../fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
 
 const FILE_PREFIX = `zjt-test-pollAccount-${randomBytes(4).toString('hex')}`;
@@ -239,4 +239,32 @@ test('a Daily-limit pause stops the poll, records when it ends, and the next pol
   expect(after).toMatchObject({ complete: true, errors: [] });
   expect((await s.usage.summary(a)).ingested + (await s.usage.summary(b)).ingested).toBe(600);
   expect((await s.health.get(s.account.name)).pausedUntil).toBeUndefined();
+});
+
+test('app_status differs only in case between the list and Get: a second poll rewrites nothing', async () => {
+  const s = setup();
+  const app = s.id('case');
+  fake.addApp(s.account.accountId, { app_id: app, app_name: 'Case JWT' });
+  await s.apps.track({ appId: app, account: s.account.name, name: 'Case JWT', trackedBy: 'U1' }, now);
+  await s.poll();
+  // Counts the app writes of the next poll (a pass-through, the store itself is the real one).
+  const writes: Array<Record<string, unknown>> = [];
+  const apps: AppStore = { ...s.apps, update: async (id, fields) => { writes.push({ id, ...fields }); await s.apps.update(id, fields); } };
+
+  now += 15 * 60_000;
+  await pollAccount({ account: s.account.name, zoom: s.client(), apps, usage: s.usage, health: s.health, clock, log });
+
+  // The list says UNPUBLISHED and Get says unpublished: the first poll's value stays.
+  expect(writes).toEqual([]);
+  expect((await s.apps.get(app))?.appStatus).toBe('UNPUBLISHED');
+});
+
+test('a missing scope (HTTP 400 code 4711) is named in the poll health', async () => {
+  const s = setup();
+  fake.failNext(1, missingScope(['marketplace:read:list_apps:admin'], /^GET \/marketplace\/apps\?/));
+
+  const r = await s.poll();
+
+  expect(r.errors).toEqual([{ kind: 'scope', message: expect.stringContaining('lacks scope marketplace:read:list_apps:admin') }]);
+  expect(await s.health.get(s.account.name)).toMatchObject({ lastErrorKind: 'scope', lastError: expect.stringContaining('marketplace:read:list_apps:admin') });
 });

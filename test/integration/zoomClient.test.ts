@@ -13,7 +13,7 @@ import { createZoomClient, getPause, type ZoomClient, type ZoomRequestInfo } fro
 import { ZoomError, ZoomPausedError, type ZoomErrorKind } from '../../src/zoom/errors';
 import { createTokenCache } from '../../src/zoom/token';
 import type { ZoomCallLog } from '../../src/zoom/types';
-import { ALL_SCOPES, dailyLimited, qpsLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
 
 const DAY = 86_400_000;
 const prefix = `zjt-test-zoomClient-${randomBytes(4).toString('hex')}`;
@@ -105,6 +105,7 @@ beforeEach(() => {
   fake.resetCounters();
   fake.setTokenDelay(0);
   fake.setDeleteMode('no_content');
+  fake.setDeleteNotFound('code_1401');
   sleeps.length = 0;
 });
 
@@ -564,6 +565,48 @@ describe('apps', () => {
     expect(err).toMatchObject({ status: 403, retryable: false });
     expect(fake.hasApp('del-c1')).toBe(true);
     expect(fake.deleted).toEqual(['del-c1']);
+  });
+
+  test('deleteApp: a 404 without code 1401 is confirmed with Get: gone is already_gone, still there is not_found', async () => {
+    const { account, client } = setup();
+    fake.addApp(account.accountId, { app_id: 'del-d1', app_name: 'A' });
+    fake.addApp(account.accountId, { app_id: 'del-d2', app_name: 'B' });
+    fake.setDeleteNotFound('no_code');
+    // The first DELETE removed the app but its answer was lost; the retry meets Zoom's bare 404.
+    await expect(client.deleteApp('del-d1')).resolves.toBe('deleted');
+    fake.resetCounters();
+
+    await expect(client.deleteApp('del-d1')).resolves.toBe('already_gone');
+    expect(fake.requests).toEqual(['DELETE /marketplace/apps/del-d1', 'GET /marketplace/apps/del-d1']);
+
+    // A 404 for an app Get still finds (a wrong route, a proxy) is not taken for a removal.
+    fake.failNext(1, { status: 404, body: { message: 'App not found' }, path: /^DELETE / });
+    const err = await rejection(client.deleteApp('del-d2'), 'not_found');
+    expect(err).toMatchObject({ status: 404, endpoint: 'DELETE /marketplace/apps/{appId}' });
+    expect(fake.hasApp('del-d2')).toBe(true);
+  });
+
+  test('listApps: HTTP 400 code 1505 ("please try again") is retried like a 5xx', async () => {
+    const { account, client } = setup();
+    fake.addApp(account.accountId, { app_id: 'ie-a1', app_name: 'A' });
+    fake.failNext(2, internalErrorTryAgain(/^GET \/marketplace\/apps\?/));
+
+    await expect(client.listApps()).resolves.toEqual([expect.objectContaining({ app_id: 'ie-a1' })]);
+    expect(fake.requests).toHaveLength(3);
+
+    fake.failNext(3, internalErrorTryAgain(/^GET \/marketplace\/apps\?/));
+    const err = await rejection(client.listApps(), 'server');
+    expect(err).toMatchObject({ status: 400, code: 1505, retryable: true, attempts: 3 });
+  });
+
+  test('HTTP 400 code 4711 is a scope error naming the missing scope', async () => {
+    const { client } = setup();
+    fake.failNext(1, missingScope(['marketplace:read:list_apps:admin']));
+
+    const err = await rejection(client.listApps(), 'scope');
+
+    expect(err.scopes).toEqual(['marketplace:read:list_apps:admin']);
+    expect(err.explain()).toContain('lacks scope marketplace:read:list_apps:admin');
   });
 
   test('the metrics hook sees endpoint templates, never concrete ids', async () => {

@@ -4,7 +4,7 @@
  * an operator step has Done; every other state has no buttons at all, so nothing looks live.
  */
 import type { types } from '@slack/bolt';
-import { actionPhrase, operatorSteps, type StoredRequest } from '../../domain/approval';
+import { actionPhrase, operatorDeadlineOf, operatorSteps, type StoredRequest } from '../../domain/approval';
 import { formatDuration } from '../../domain/duration';
 import { escapeMrkdwn, formatCount, timeAgo, timeUntil } from '../../domain/format';
 import { MARKETPLACE_CREATED_APPS_URL } from '../../domain/integrations';
@@ -92,13 +92,23 @@ function approveConfirm(req: StoredRequest, mode: 'dry-run' | 'live'): types.Con
   };
 }
 
+/** The status line; a cancelled or expired operator step (it has `endedAt`) says what ended. */
+function statusLine(req: StoredRequest): string {
+  if (req.status === 'cancelled' && req.decidedBy && req.decidedBy !== req.requester) return `:wastebasket: *Cancelled* by <@${req.decidedBy}>`;
+  if (req.status === 'expired' && req.endedAt !== undefined) return ':alarm_clock: *Expired* — nobody pressed Done before the deadline';
+  return STATUS_LINE[req.status];
+}
+
 function outcomeLines(req: StoredRequest): string[] {
   const lines: string[] = [];
+  // endedAt: when an operator step was cancelled or expired (decidedAt is then its approval).
+  const ended = req.endedAt ?? req.decidedAt;
   if (req.status === 'rejected' && req.decidedBy) lines.push(`Rejected by <@${req.decidedBy}>${req.decidedAt ? ` ${slackTime(req.decidedAt)}` : ''}.`);
-  if (req.status === 'cancelled' && req.decidedAt) lines.push(`Cancelled ${slackTime(req.decidedAt)}.`);
-  if (req.status === 'expired' && req.decidedAt) lines.push(`Expired ${slackTime(req.decidedAt)}.`);
+  if (req.status === 'cancelled' && ended) lines.push(`Cancelled ${slackTime(ended)}.`);
+  if (req.status === 'expired' && ended) lines.push(`Expired ${slackTime(ended)}.`);
+  const pendingCancel = req.status === 'cancelled' && req.endedAt === undefined;
   // Outcomes are plain sentences that may quote Zoom (an app name, an error message).
-  if (req.outcome && req.status !== 'rejected' && req.status !== 'cancelled') lines.push(escapeMrkdwn(req.outcome));
+  if (req.outcome && req.status !== 'rejected' && !pendingCancel) lines.push(escapeMrkdwn(req.outcome));
   if (req.operatorDoneBy && req.operatorDoneAt) lines.push(`Marked done by <@${req.operatorDoneBy}> ${slackTime(req.operatorDoneAt)}.`);
   return lines;
 }
@@ -117,9 +127,16 @@ export function renderCard(req: StoredRequest, opts: { now: number; mode: 'dry-r
   if (evidence) blocks.push(evidence);
   blocks.push(section(`*What will happen*\n${whatWillHappen(req, mode)}`));
   blocks.push(divider());
-  blocks.push(section(`${STATUS_LINE[req.status]}\n${signatureLines(req)}`));
+  blocks.push(section(`${statusLine(req)}\n${signatureLines(req)}`));
   const outcome = outcomeLines(req);
   if (outcome.length) blocks.push(section(outcome.join('\n')));
+  if (req.status === 'approved' && req.pausedUntil !== undefined && req.pausedUntil > now) {
+    blocks.push(
+      section(
+        `:double_vertical_bar: *Waiting for Zoom*: the daily API limit of account ${escapeMrkdwn(req.account)} is used up. zoomjwt sends the removal when Zoom accepts calls again, ${slackTime(req.pausedUntil)} (${timeUntil(req.pausedUntil, now)}). Nothing to do here.`,
+      ),
+    );
+  }
 
   if (req.status === 'pending') {
     blocks.push(
@@ -136,15 +153,16 @@ export function renderCard(req: StoredRequest, opts: { now: number; mode: 'dry-r
       .join('\n');
     blocks.push(
       section(
-        `*Your turn in the Zoom Marketplace* (${MARKETPLACE_CREATED_APPS_URL}):\n${steps}\nThen press *Done* here (the requester or an approver).` +
+        `*Your turn in the Zoom Marketplace* (${MARKETPLACE_CREATED_APPS_URL}):\n${steps}\nThen press *Done* here (the requester or an approver). *Cancel* closes the request without recording anything.` +
           (mode === 'dry-run' ? '\n_DRY-RUN mode changes nothing here: this step is done by a person, and Done records it._' : ''),
       ),
     );
-    blocks.push(actions(`operator:${req.id}`, [button('Done', ACTION.taskDone, req.id, 'primary')]));
-    blocks.push(context(`request \`${req.id}\``));
+    blocks.push(actions(`operator:${req.id}`, [button('Done', ACTION.taskDone, req.id, 'primary'), button('Cancel request', ACTION.cancel, req.id)]));
+    const deadline = operatorDeadlineOf(req);
+    blocks.push(context(`Expires ${timeUntil(deadline, now)} (${slackTime(deadline)}) unless someone presses Done · request \`${req.id}\``));
   } else {
     blocks.push(context(`request \`${req.id}\` · no further action on this card`));
   }
-  const fallback = `${cardTitle(req)} ${STATUS_LINE[req.status].replace(/:[a-z_]+:|\*/g, '').trim()} — requested by <@${req.requester}>`;
+  const fallback = `${cardTitle(req)} ${statusLine(req).replace(/:[a-z_]+:|\*/g, '').trim()} — requested by <@${req.requester}>`;
   return message(fallback, blocks, 'in_channel');
 }

@@ -15,6 +15,7 @@ import { createPollProcessor, enqueuePoll, POLL_JOB, schedulePolls, type Enqueue
 import { message, notice, section, serializeOnce, type SlackMessage } from '../slack/blocks';
 import type { CommandContext, CommandHandler } from '../slack/commands';
 import { COMMAND } from '../slack/ids';
+import { warnUndelivered } from '../slack/transport';
 import { candidateLines, resolveApp, resolveFailureMessage, unquote, type Resolution } from '../slack/resolveApp';
 import { renderAppDetail } from '../slack/views/appDetail';
 import { detailedAppIds, inline, renderStatus, type StatusAppRow, type StatusModel } from '../slack/views/status';
@@ -307,7 +308,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
         return notice(`:warning: Something went wrong while tracking \`${inline(appId, 128)}\`; it may not be tracked. Check with \`${COMMAND} status\` and try again.`);
       })
       .then((answer) => ctx.respond(answer))
-      .catch((err: unknown) => log.warn({ err: { message: (err as Error).message }, appId }, 'track answer could not be delivered'));
+      .catch((err: unknown) => warnUndelivered(log, err, 'track answer could not be delivered', { appId }));
     return notice(`:mag: Looking up \`${inline(appId, 128)}\` in Zoom… the answer will follow here.`);
   };
 

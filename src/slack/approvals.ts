@@ -30,6 +30,7 @@ import { ACTION, COMMAND } from './ids';
 import { resolveApp, resolveFailureMessage } from './resolveApp';
 import type { AccessVerdict } from './access';
 import { createAfterAckGate } from './afterAck';
+import { warnUndelivered } from './transport';
 import { APP_LEASE_TTL_MS, appLeaseKey, LeaseBusyError, withLease } from '../store/lease';
 import { renderCard, slackTime, ACTION_TITLE } from './views/card';
 
@@ -368,7 +369,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   const ephemeral = (respond: RespondFn, text: string) =>
     respond({ response_type: 'ephemeral', replace_original: false, text, blocks: [section(text)] }).then(
       () => undefined,
-      (err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'ephemeral answer failed'),
+      (err: unknown) => warnUndelivered(log, err, 'ephemeral answer failed'),
     );
 
   /** Handles the results every transition can have besides 'ok'. Returns true when handled. */
@@ -593,7 +594,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       if (!app) return ephemeral(respond, 'That app is no longer tracked. Nothing was opened.');
       const answer = await openRequest('enable', app, 'Requested from an alert: calls have been failing since the app was disabled.', body.user.id);
       await respond({ ...answer, response_type: 'ephemeral', replace_original: false }).catch((err: unknown) =>
-        log.warn({ err: { message: (err as Error).message } }, 'ephemeral answer failed'),
+        warnUndelivered(log, err, 'ephemeral answer failed'),
       );
     }));
   }

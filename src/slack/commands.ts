@@ -10,6 +10,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Access, Role } from './access';
 import { COMMAND } from './ids';
+import { warnUndelivered } from './transport';
 import { helpMessage } from './views/help';
 import { notice, serializedOf, type SlackMessage } from './blocks';
 
@@ -164,7 +165,7 @@ export function registerCommands(
     try {
       await ctx.respond(late);
     } catch (err) {
-      log().warn({ err: { message: (err as Error).message } }, 'late answer could not be delivered');
+      warnUndelivered(log(), err, 'late answer could not be delivered');
     }
   });
 }

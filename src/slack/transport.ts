@@ -131,6 +131,14 @@ export class DestinationRefusedError extends Error {
 
 export const isDestinationRefused = (err: unknown): boolean => err instanceof DestinationRefusedError;
 
+/**
+ * Logs an answer that could not be delivered, at warn level, unless the destination policy
+ * refused it: that was reported once already, when it was refused.
+ */
+export function warnUndelivered(log: { warn(obj: object, msg: string): void }, err: unknown, msg: string, fields: object = {}): void {
+  if (!isDestinationRefused(err)) log.warn({ ...fields, err: { message: (err as Error).message } }, msg);
+}
+
 /** Refused URLs remembered so each is reported once; bounded, oldest forgotten first. */
 const REFUSED_MEMORY = 1_000;
 

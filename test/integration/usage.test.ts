@@ -12,7 +12,7 @@ import { utcDay } from '../../src/domain/format';
 import { pollApp, toFoldEntry } from '../../src/jobs/pollApp';
 import { createLogger } from '../../src/log';
 import { createKeys, type Keys } from '../../src/store/keys';
-import { createUsageStore, DAY_MS, HOUR_MS, OVERLAP_MS, type UsageStore } from '../../src/store/usage';
+import { createUsageStore, DAY_MS, HOUR_MS, LOOKBACK_MS, OVERLAP_MS, SEEN_CAP, type UsageStore } from '../../src/store/usage';
 import { ZoomError, ZoomPausedError } from '../../src/zoom/errors';
 import type { LogDuration, ZoomApi, ZoomCallLog } from '../../src/zoom/types';
 import { dropPrefix } from '../helpers/env';
@@ -65,6 +65,9 @@ async function foldAll(usage: UsageStore, appId: string, entries: ZoomCallLog[],
         duration: 30,
         now,
         lockToken: lock,
+        ordered: true,
+        heldBack: 0,
+        unreadable: 0,
       });
       families.push(...r.newFamilies);
       if (r.complete) break;
@@ -349,8 +352,12 @@ describe('memory', () => {
     // and the install's one status epoch.
     expect((await appKeys()).length).toBe(days + 7);
     const perMinute = total / (30 * 24 * 60);
+    // The late-arrival lookback (6 hours) of ids, at most SEEN_CAP.
     const seenTop = await redis.zcard(`{${prefix}}:seen:big:top`);
-    expect(seenTop).toBeLessThanOrEqual(Math.ceil(perMinute * 10) + 2);
+    expect(seenTop).toBeLessThanOrEqual(Math.min(SEEN_CAP, Math.ceil(perMinute * (LOOKBACK_MS / 60_000)) + 2));
+    expect(seenTop).toBeGreaterThanOrEqual(Math.floor(perMinute * (LOOKBACK_MS / 60_000)) - 2);
+    const seenBytes = Number(await redis.call('MEMORY', 'USAGE', `{${prefix}}:seen:big:top`));
+    process.stdout.write(`late-arrival lookback: ${seenTop} ids, ${seenBytes} bytes of Redis (${Math.round(seenBytes / seenTop)} per id)\n`);
     expect(await redis.exists(`{${prefix}}:seen:big:floor`)).toBe(0);
     // t, s, e and one x field per failing endpoint (2 here) per hour, for at most 361 hours.
     expect(await redis.hlen(`{${prefix}}:hours:big`)).toBeLessThanOrEqual((15 * 24 + 1) * 5);
@@ -369,7 +376,7 @@ describe('memory', () => {
     expect(second.complete).toBe(true);
     expect((await usage.summary('big')).ingested).toBe(total + 2_000);
     expect((await appKeys()).length).toBeLessThanOrEqual(days + 2 + 6);
-    expect(await redis.zcard(`{${prefix}}:seen:big:top`)).toBeLessThanOrEqual(Math.ceil((2000 / (24 * 60)) * 10) + 2);
+    expect(await redis.zcard(`{${prefix}}:seen:big:top`)).toBeLessThanOrEqual(Math.ceil((2000 / (24 * 60)) * (LOOKBACK_MS / 60_000)) + 2);
   });
 });
 

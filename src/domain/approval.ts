@@ -3,7 +3,10 @@
  * Slack, Redis and Zoom answers arrive here as plain values; nothing here does I/O.
  */
 import type { TrackedApp } from './app';
+import type { ReadHealth } from '../store/usage';
 import { formatDuration } from './duration';
+import { degradedReasons, removalRefusal } from './evidenceQuality';
+import { escapeMrkdwn } from './format';
 import type { ApprovalRequest, RequestAction, RequestStatus } from './request';
 
 /** What the card shows about an app, captured when the request is opened (SPEC §5.1). */
@@ -94,6 +97,8 @@ export interface OpenInput {
   requester: string;
   /** From `usage.summary().lastSuccess` (epoch ms), when any call ever succeeded. */
   lastSuccess?: number;
+  /** From `usage.summary().read`: a removal needs a clean last read of the call logs. */
+  read?: ReadHealth;
   now: number;
   soakPeriodMs: number;
   required: number;
@@ -101,7 +106,7 @@ export interface OpenInput {
 }
 
 export type Verdict = { ok: true } | { ok: false; code: RefusalCode; reason: string };
-export type RefusalCode = 'no_reason' | 'wrong_state' | 'soaking' | 'calls_since_disable' | 'approvers';
+export type RefusalCode = 'no_reason' | 'wrong_state' | 'soaking' | 'calls_since_disable' | 'degraded_evidence' | 'approvers';
 
 /**
  * Whether a request can be opened at all. The "identical request pending" rule is enforced by
@@ -129,6 +134,8 @@ export function canOpen(input: OpenInput): Verdict {
     if (input.lastSuccess !== undefined && input.lastSuccess >= since) {
       return refuse('calls_since_disable', `A call to *${app.name}* succeeded after it was disabled, so something may still use it (or it is not really disabled). Removal is refused.`);
     }
+    const degraded = input.read !== undefined ? removalRefusal(escapeMrkdwn(app.name), input.read) : undefined;
+    if (degraded) return refuse('degraded_evidence', degraded);
   }
   const { pool } = input;
   if (!pool.openEnded && pool.known < input.required) {
@@ -229,7 +236,12 @@ export function lifecycleChange(
  * Execution's second look (SPEC §5.2 rule 7): whether the app is still what the request was
  * approved for. Returns the reason to abort, or undefined.
  */
-export function executionRecheck(req: Pick<StoredRequest, 'action'>, app: TrackedApp | null, lastSuccess: number | undefined): string | undefined {
+export function executionRecheck(
+  req: Pick<StoredRequest, 'action'>,
+  app: TrackedApp | null,
+  lastSuccess: number | undefined,
+  read?: ReadHealth,
+): string | undefined {
   if (!app) return 'the app is no longer tracked';
   if (app.state === 'removed' || app.goneAt !== undefined) return 'the app was removed meanwhile';
   const want = expectedState(req.action);
@@ -237,5 +249,7 @@ export function executionRecheck(req: Pick<StoredRequest, 'action'>, app: Tracke
   if (req.action === 'remove' && app.disabledAt !== undefined && lastSuccess !== undefined && lastSuccess >= app.disabledAt) {
     return 'calls succeeded again after the app was disabled';
   }
+  const degraded = req.action === 'remove' && read !== undefined ? degradedReasons(read) : [];
+  if (degraded.length) return `its call-log evidence is not complete (${degraded.join('; ')}) and removal waits for a clean read`;
   return undefined;
 }

@@ -168,7 +168,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     );
 
     const [app, summary] = await Promise.all([s.apps.get(req.appId), s.usage.summary(req.appId)]);
-    const why = executionRecheck(req, app, summary.lastSuccess);
+    const why = executionRecheck(req, app, summary.lastSuccess, summary.read);
     // The re-check guards a DELETE not yet sent; one already carried out is recorded, not aborted.
     const ours = why !== undefined && req.action === 'remove' && mode === 'live' && (await removedByEarlierRun(req));
     if (why && !ours) {

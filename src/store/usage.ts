@@ -90,6 +90,15 @@ export interface ReadQuality {
   late: number;
 }
 
+/** What `status`, `app` and the removal checks know of an app's reads (epoch ms). */
+export interface ReadHealth {
+  lastComplete?: number;
+  lastClean?: number;
+  /** When the read still in progress started (a read stopped before the end of the listing). */
+  inProgressSince?: number;
+  quality?: ReadQuality;
+}
+
 /** The persisted read state of one app (all times epoch ms). */
 export interface ReadState {
   /** Newest entry time of the last complete read. */
@@ -173,6 +182,8 @@ export interface UsageSummary {
   /** Entries counted although Zoom published them late (all time), and when the last was. */
   late?: number;
   lateAt?: number;
+  /** The reads' health (absent only in hand-made summaries). */
+  read?: ReadHealth;
 }
 
 export interface UsageWindow {
@@ -672,6 +683,21 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     lock: (appId: string) => keys.k('readlock', appId),
   };
 
+  const READ_FIELDS = ['lastComplete', 'lastClean', 'startedAt', 'cutoff', 'qdis', 'qheld', 'qbad', 'qlate'] as const;
+  const parseRead = (v: Array<string | null>): ReadHealth => {
+    const [lastComplete, lastClean, startedAt, cutoff, qdis, qheld, qbad, qlate] = v.map((x) => x ?? undefined);
+    const r: ReadHealth = {};
+    const lc = num(lastComplete);
+    if (lc !== undefined) {
+      r.lastComplete = lc;
+      r.quality = { unordered: qdis === '1', heldBack: num(qheld) ?? 0, unreadable: num(qbad) ?? 0, late: num(qlate) ?? 0 };
+    }
+    const clean = num(lastClean);
+    if (clean !== undefined) r.lastClean = clean;
+    if (num(cutoff) !== undefined) r.inProgressSince = num(startedAt) ?? 0;
+    return r;
+  };
+
   const parseSummary = (h: Record<string, string>, families: string[], rs: Record<string, string>): UsageSummary => {
     const s: UsageSummary = { ingested: num(h.ingested) ?? 0, families: [...families].sort() };
     const set = (name: 'lastCall' | 'lastSuccess' | 'lastFailure' | 'firstSeen' | 'lateAt' | 'late', v: string | undefined) => {
@@ -693,7 +719,7 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     const out = new Map<string, UsageSummary>();
     if (appIds.length === 0) return out;
     const pipe = redis.pipeline();
-    for (const id of appIds) pipe.hgetall(k.summary(id)).smembers(k.families(id)).hmget(k.readstate(id), 'lastComplete');
+    for (const id of appIds) pipe.hgetall(k.summary(id)).smembers(k.families(id)).hmget(k.readstate(id), ...READ_FIELDS);
     const rows = (await pipe.exec()) ?? [];
     appIds.forEach((id, i) => {
       const [e1, h] = rows[i * 3] ?? [];
@@ -701,8 +727,10 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
       const [e3, rs] = rows[i * 3 + 2] ?? [];
       const err = e1 ?? e2 ?? e3;
       if (err) throw err;
-      const lc = (rs as Array<string | null> | undefined)?.[0];
-      out.set(id, parseSummary((h ?? {}) as Record<string, string>, (fams ?? []) as string[], lc ? { lastComplete: lc } : {}));
+      const read = parseRead((rs ?? []) as Array<string | null>);
+      const lc = read.lastComplete;
+      const summary = parseSummary((h ?? {}) as Record<string, string>, (fams ?? []) as string[], lc !== undefined ? { lastComplete: String(lc) } : {});
+      out.set(id, { ...summary, read });
     });
     return out;
   }

@@ -176,6 +176,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         appId: app.appId,
         maxPages: deps.maxPagesPerApp ?? PAGES_PER_APP_PER_POLL,
         signal: abort.signal,
+        onFailure: () => abort.abort(),
       });
       result.apps++;
       counted += read.requests;

@@ -87,6 +87,8 @@ export interface PollAppDeps {
   maxPages?: number;
   /** Stops the read before its next page (a sibling app's read failed); it resumes next poll. */
   signal?: AbortSignal;
+  /** Called at once when the read fails with anything but a ZoomError, before it cleans up. */
+  onFailure?: () => void;
 }
 
 /** The smallest `duration` that reaches back to the last complete read, overlap included. */
@@ -220,6 +222,7 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
     return { ...result, busy: true };
   }
   const started = clock();
+  let prefetched: { token: string; page: Promise<ReadPage> } | undefined;
   try {
     const state = await usage.readState(appId);
     const now = clock();
@@ -228,7 +231,6 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
     // The cutoff the page script applies: an interrupted read keeps its own.
     const effectiveCutoff = inProgress?.cutoff ?? cutoff;
     const horizon = new SampleHorizon();
-    let prefetched: { token: string; page: Promise<ReadPage> } | undefined;
     // Entries are normalised as soon as the page arrives: for a prefetched page, while the
     // previous one is still folding in Redis.
     const fetchPage = (pageToken: string | undefined): Promise<ReadPage> => {
@@ -324,7 +326,12 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
       }
       token = page.nextPageToken;
     }
+  } catch (err) {
+    deps.onFailure?.();
+    throw err;
   } finally {
+    // A page fetched ahead and never used (the read stopped): the read ends only once it is answered.
+    if (prefetched) await prefetched.page.catch(() => undefined);
     await usage.releaseReadLock(appId, lockToken);
   }
   log.info(

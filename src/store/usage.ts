@@ -40,8 +40,14 @@ export const OVERLAP_MS = 10 * 60_000;
  * lookback (about 100 bytes of Redis with a 45-character trace id), bounded by SEEN_CAP.
  */
 export const LOOKBACK_MS = 6 * 3_600_000;
-/** At most this many ids are kept for the lookback (about 1 MB per app at ~100 bytes each). */
+/** At most this many ids are kept for the lookback (about 1.25 MB per app at 125 bytes each). */
 export const SEEN_CAP = 10_000;
+/**
+ * A read keeps the id of everything its first pages fold until this many pages came newest first
+ * (about 1,000 ids, transient): a listing found out of order later can then still be read whole
+ * and restarted without counting those pages twice.
+ */
+export const TRUST_PAGES = 10;
 /** Day hashes expire this many days after the end of their day. */
 export const USAGE_RETENTION_DAYS = 400;
 /** Hourly counters are kept this long (hours): enough for "last 7 days vs the 7 before". */
@@ -295,7 +301,8 @@ export const READ_LOCK_TTL_MS = 5 * 60_000;
  *       index (1-based in 12), sample json ('' when the entry cannot be among the sample's
  *       newest)], 14 lock ttl, 15 lookback ms, 16 page in newest-first order 0|1 (within itself
  *       and after the previous page of the attempt), 17 entries held back (future), 18 entries
- *       unreadable, 19 most trace ids kept in seen:top after a read. One JSON string instead of
+ *       unreadable, 19 most trace ids kept in seen:top after a read, 20 pages in order after
+ *       which a read drops the ids inside its zone (TRUST_PAGES). One JSON string instead of
  *       hundreds of arguments: encoding and parsing the arguments was most of the ingest's cost.
  * Returns {folded, skipped, complete 0|1, late, unordered 0|1, newFamily...} or {-1} when the
  * lock is not ours.
@@ -310,11 +317,16 @@ local lb, seenCap = tonumber(ARGV[15]), tonumber(ARGV[19])
 local DAY = 86400000
 local function fmt(x) return string.format('%.0f', x) end
 
-local st = redis.call('HMGET', rs, 'cutoff', 'segTop', 'floor', 'top', 'atop', 'watermark', 'ccut', 'unord', 'whole', 'dfloor')
+local st = redis.call('HMGET', rs, 'cutoff', 'segTop', 'floor', 'top', 'atop', 'watermark', 'ccut', 'unord', 'whole', 'dfloor', 'opg')
 local cutoff, segTop, floor, top, atop, wm, ccut =
   tonumber(st[1]), tonumber(st[2]), tonumber(st[3]), tonumber(st[4]), tonumber(st[5]), tonumber(st[6]), tonumber(st[7])
 local unord = st[8] == '1'
+-- The first pages of a read keep every id they fold: if a later page shows the listing out of
+-- order, a restart of the read can still tell what those pages folded. After TRUST pages in
+-- order, the interior of the folded zone is dropped as before (ARGV 20).
+local trusted = (tonumber(st[11]) or 0) >= tonumber(ARGV[20])
 if cutoff == nil then
+  trusted = false
   cutoff = tonumber(ARGV[1])
   segTop, floor, top, atop = nil, nil, nil, nil
   -- Entries from the lookback below the cutoff are still deduplicated by seen:top: count them.
@@ -429,7 +441,7 @@ for _, e in ipairs(E) do
     if ok and (sOk == nil or t > sOk) then sOk = t end
     if failed and (sFail == nil or t > sFail) then sFail = t end
     fams[e[7]] = true
-    if unord or t >= topEdge - lb then topAdd[#topAdd + 1] = fmt(t); topAdd[#topAdd + 1] = trace end
+    if unord or not trusted or t >= topEdge - lb then topAdd[#topAdd + 1] = fmt(t); topAdd[#topAdd + 1] = trace end
     if newFloor ~= nil and t <= newFloor + ov then floorAdd[#floorAdd + 1] = fmt(t); floorAdd[#floorAdd + 1] = trace end
     if e[8] ~= '' then
       sampleAdd[#sampleAdd + 1] = fmt(t)
@@ -516,7 +528,7 @@ if complete then
   if not dis and held == 0 and bad == 0 then redis.call('HSET', rs, 'lastClean', ARGV[4]) end
   if dis then redis.call('HSET', rs, 'whole', '1') else redis.call('HDEL', rs, 'whole') end
   redis.call('HDEL', rs, 'cutoff', 'startedAt', 'segTop', 'floor', 'top', 'atop', 'token', 'tokenAt', 'duration',
-    'ccut', 'unord', 'dis', 'rheld', 'rbad', 'rlate', 'plast')
+    'ccut', 'unord', 'dis', 'rheld', 'rbad', 'rlate', 'plast', 'opg')
   redis.call('DEL', seenFloor)
   for _, f in ipairs(redis.call('HKEYS', hours)) do
     local c = string.find(f, ':', 3, true)
@@ -524,6 +536,7 @@ if complete then
     if h == nil or h < minHour then redis.call('HDEL', hours, f) end
   end
 else
+  if not unord then redis.call('HINCRBY', rs, 'opg', 1) end
   local set = {'token', ARGV[3], 'tokenAt', ARGV[4], 'duration', ARGV[5]}
   if pmin ~= nil then set[#set + 1] = 'plast'; set[#set + 1] = fmt(pmin) end
   if newSegTop ~= nil then set[#set + 1] = 'segTop'; set[#set + 1] = fmt(newSegTop) end
@@ -537,7 +550,7 @@ else
     -- reaches (>= the newest time seen minus the lookback).
     local hi = newSegTop ~= nil and newSegTop - ov or nil
     if hi ~= nil and newTop ~= nil and newTop - lb < hi then hi = newTop - lb end
-    if hi ~= nil and newFloor + ov < hi then
+    if trusted and hi ~= nil and newFloor + ov < hi then
       redis.call('ZREMRANGEBYSCORE', seenTop, '(' .. fmt(newFloor + ov), '(' .. fmt(hi))
     end
   end
@@ -950,7 +963,7 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
         USAGE_RETENTION_DAYS * DAY_MS,
         entries.length,
       ];
-      const tail = [READ_LOCK_TTL_MS, LOOKBACK_MS, input.ordered ? '1' : '0', input.heldBack, input.unreadable, SEEN_CAP];
+      const tail = [READ_LOCK_TTL_MS, LOOKBACK_MS, input.ordered ? '1' : '0', input.heldBack, input.unreadable, SEEN_CAP, TRUST_PAGES];
       const endpointIndex = new Map<string, number>();
       const endpointPairs: Array<[string, string]> = [];
       const rows: Array<[string, number, number, number, string, number, string]> = [];

@@ -281,7 +281,7 @@ describe('windows', () => {
     expect(many.get('nope')).toMatchObject({ calls24h: 0, calls7d: 0, prev7d: 0 });
     const summaries = await usage.summaryMany(['a', 'nope']);
     expect(summaries.get('a')?.ingested).toBe(2);
-    expect(summaries.get('nope')).toEqual({ ingested: 0, families: [] });
+    expect(summaries.get('nope')).toEqual({ ingested: 0, families: [], read: {} });
   });
 
   test('failures and successes since a moment, per endpoint', async () => {

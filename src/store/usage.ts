@@ -337,8 +337,8 @@ if cutoff == nil then
   redis.call('HSET', rs, 'cutoff', ARGV[1], 'startedAt', ARGV[4], 'ccut', fmt(ccut), 'unord', unord and '1' or '0')
 end
 if ccut == nil then ccut = cutoff end
-redis.call('HINCRBY', rs, 'rheld', tonumber(ARGV[17]))
-redis.call('HINCRBY', rs, 'rbad', tonumber(ARGV[18]))
+if ARGV[17] ~= '0' then redis.call('HINCRBY', rs, 'rheld', tonumber(ARGV[17])) end
+if ARGV[18] ~= '0' then redis.call('HINCRBY', rs, 'rbad', tonumber(ARGV[18])) end
 if ARGV[16] ~= '1' then
   -- Out of order: the zone rules below assume newest first, so from here on this read keeps the
   -- trace id of everything it folds and reads the window whole.
@@ -369,7 +369,9 @@ end
 
 -- Zone already folded, from the state before this page.
 local skipLo, skipHi
-if not unord and segTop ~= nil and floor ~= nil then skipLo, skipHi = floor + ov, segTop - ov end
+-- Before TRUST pages came in order, every folded id is in seen:top: deduplicate by id instead (two
+-- pages in order may still have skipped a stretch that a later page lists).
+if not unord and trusted and segTop ~= nil and floor ~= nil then skipLo, skipHi = floor + ov, segTop - ov end
 local topEdge = segTop or atop
 
 -- After this page: the zone grows when it is contiguous with what this attempt read. This
@@ -536,7 +538,7 @@ if complete then
     if h == nil or h < minHour then redis.call('HDEL', hours, f) end
   end
 else
-  if not unord then redis.call('HINCRBY', rs, 'opg', 1) end
+  if not unord and not trusted then redis.call('HINCRBY', rs, 'opg', 1) end
   local set = {'token', ARGV[3], 'tokenAt', ARGV[4], 'duration', ARGV[5]}
   if pmin ~= nil then set[#set + 1] = 'plast'; set[#set + 1] = fmt(pmin) end
   if newSegTop ~= nil then set[#set + 1] = 'segTop'; set[#set + 1] = fmt(newSegTop) end

@@ -277,10 +277,19 @@ export class ReadLockLostError extends Error {
 export const READ_LOCK_TTL_MS = 5 * 60_000;
 
 /*
- * The page script. Invariants of an in-progress read (cutoff C, zone [floor, segTop]):
+ * The page script. A read is in one of two modes. Newest first (every page so far in order,
+ * checked by the caller): the zone rules below, and the read may end once a page reaches below the
+ * cutoff. Whole (a page was out of order, or the app's last read found its listing so): no zone;
+ * every folded id stays in seen:top until the read completes, and only the last page token ends
+ * it. In both modes an entry counts when it is at or above the count floor (the last read's
+ * lookback floor, ≤ C) and its id is in neither seen set: one below C is a late arrival.
+ *
+ * Invariants of an in-progress newest-first read (cutoff C, zone [floor, segTop]):
  *  - every entry with time in [floor, segTop] that Zoom listed when the read passed it is folded;
- *  - seen:top holds the trace ids of folded entries with time ≥ segTop − overlap (and, from the
- *    last complete read, those ≥ C), seen:floor those with time ≤ floor + overlap;
+ *  - until TRUST_PAGES pages came in order, seen:top holds every id the read folded and restarts
+ *    deduplicate by id alone (two pages in order can still have skipped a stretch);
+ *  - after that, seen:top holds the trace ids of folded entries with time ≥ segTop − lookback (and,
+ *    from the last complete read, those ≥ C), seen:floor those with time ≤ floor + overlap;
  *  - hence on a restart from the newest page, [floor + overlap, segTop − overlap] is skipped
  *    outright and its edges are deduplicated by trace id. Entries above segTop folded by an
  *    attempt that was interrupted before reaching segTop are ≥ segTop − overlap, so they are in
@@ -289,8 +298,11 @@ export const READ_LOCK_TTL_MS = 5 * 60_000;
  *  - the skip zone holds only entries a read saw: an entry is assumed to be listed by Zoom
  *    within the overlap (10 minutes) of its time, and ties at a page's oldest time are never
  *    inside it (its lower bound is floor + overlap).
- * On completion: watermark = newest time seen, seen:top keeps ≥ watermark − overlap, seen:floor
- * is deleted, hourly counters older than 15 days are trimmed.
+ * On completion: watermark = newest time seen (held-back future entries never reach the script),
+ * seen:top keeps ≥ watermark − lookback (at most SEEN_CAP ids, never one ≥ watermark − overlap;
+ * the count floor rises above what was dropped), seen:floor is deleted, hourly counters older than
+ * 15 days are trimmed, and the read's quality (out of order, held back, unreadable, late) is kept
+ * for `status`, `app` and the removal checks.
  *
  * KEYS: 1 readstate, 2 seen:top, 3 seen:floor, 4 hours, 5 summary, 6 families, 7 sample,
  *       8 lock, 9 status epoch, 10.. day hashes.

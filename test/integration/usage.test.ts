@@ -317,6 +317,37 @@ describe('windows', () => {
   });
 });
 
+describe('the late-arrival lookback', () => {
+  test('keeps at most SEEN_CAP ids, and a read that meets every entry again (read whole) counts none twice', async () => {
+    const { usage, prefix } = setup();
+    const now = Date.UTC(2026, 5, 15, 12);
+    // 12,000 calls in the last 3 hours: more ids than the cap inside the 6-hour lookback.
+    const entries = Array.from({ length: 12_000 }, (_, i) => call(now - 3 * HOUR_MS + Math.floor((i * 3 * HOUR_MS) / 12_000)));
+    await foldAll(usage, 'busy', entries, now);
+    expect((await usage.summary('busy')).ingested).toBe(12_000);
+    expect(await redis.zcard(`{${prefix}}:seen:busy:top`)).toBe(SEEN_CAP);
+
+    // Zoom lists them all again, out of order: a whole read, every entry deduplicated or below the floor.
+    const shuffled = [...entries].reverse();
+    const lock = (await usage.acquireReadLock('busy'))!;
+    const state = await usage.readState('busy');
+    let folded = 0;
+    for (let i = 0; i < shuffled.length; i += 100) {
+      const r = await usage.foldPage({
+        appId: 'busy', entries: shuffled.slice(i, i + 100).map((e) => toFoldEntry(e)!), cutoff: state.watermark! - OVERLAP_MS,
+        firstOfAttempt: i === 0, nextPageToken: i + 100 < shuffled.length ? `p${i + 100}` : '', duration: 7, now: now + 60_000, lockToken: lock,
+        ordered: false, heldBack: 0, unreadable: 0,
+      });
+      folded += r.folded;
+      expect(r.complete).toBe(i + 100 >= shuffled.length);
+    }
+    await usage.releaseReadLock('busy', lock);
+    expect(folded).toBe(0);
+    expect((await usage.summary('busy')).ingested).toBe(12_000);
+    expect((await usage.readState('busy')).quality).toMatchObject({ unordered: true, late: 0 });
+  });
+});
+
 describe('memory', () => {
   test('50k entries over 30 days: keys grow with days, dedupe sets with the overlap window only', async () => {
     const { usage, prefix } = setup();

@@ -13,7 +13,7 @@ const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en
 export function degradedReasons(read: ReadHealth | undefined): string[] {
   const out: string[] = [];
   if (read?.inProgressSince !== undefined) {
-    out.push('the last read of its call logs stopped before the end of the listing (the next poll resumes it)');
+    out.push('a read of its call logs has not reached the end of the listing yet (the poll running now, or the next one, finishes it)');
   } else if (read?.lastComplete === undefined) {
     out.push('its call logs have not been read to the end yet');
   }

@@ -145,7 +145,7 @@ describe('execution re-check', () => {
     const clean = { lastComplete: NOW - 60_000, lastClean: NOW - 60_000, quality: { unordered: false, heldBack: 0, unreadable: 0, late: 2 } };
     expect(executionRecheck({ action: 'remove' }, disabled, undefined, clean)).toBeUndefined();
     expect(executionRecheck({ action: 'remove' }, disabled, undefined, {})).toMatch(/not been read to the end yet/);
-    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { ...clean, inProgressSince: NOW })).toMatch(/stopped before the end of the listing/);
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { ...clean, inProgressSince: NOW })).toMatch(/has not reached the end of the listing yet/);
     expect(executionRecheck({ action: 'remove' }, disabled, undefined, { ...clean, quality: { ...clean.quality, unordered: true } })).toMatch(/out of order/);
     expect(executionRecheck({ action: 'remove' }, disabled, undefined, { ...clean, quality: { ...clean.quality, heldBack: 2 } })).toMatch(/2 entries dated in the future were held back/);
     expect(executionRecheck({ action: 'remove' }, disabled, undefined, { ...clean, quality: { ...clean.quality, unreadable: 1 } })).toMatch(/1 entry Zoom sent could not be read and was dropped/);

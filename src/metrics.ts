@@ -15,6 +15,10 @@ export interface Metrics {
   jobDuration: Histogram<'queue' | 'name'>;
   zoomRequests: Counter<'account' | 'endpoint' | 'status'>;
   entriesIngested: Counter<'account'>;
+  /** Entries counted although Zoom published them after a read had passed their time. */
+  entriesLate: Counter<'account'>;
+  /** Entries not counted: `held_back` (dated in the future) or `unreadable` (no readable time). */
+  entriesNotCounted: Counter<'account' | 'reason'>;
   statusAnswers: Counter<'source'>;
   accessRefusals: Counter<'action' | 'code'>;
 }
@@ -47,6 +51,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     zoomRequests: new Counter({ name: 'zoomjwt_zoom_requests_total', help: 'Zoom API requests', labelNames: ['account', 'endpoint', 'status'], registers }),
     entriesIngested: new Counter({ name: 'zoomjwt_call_log_entries_ingested_total', help: 'Zoom call-log entries folded into aggregates', labelNames: ['account'], registers }),
+    entriesLate: new Counter({
+      name: 'zoomjwt_call_log_entries_late_total',
+      help: 'Zoom call-log entries counted although Zoom published them after a read had passed their time',
+      labelNames: ['account'],
+      registers,
+    }),
+    entriesNotCounted: new Counter({
+      name: 'zoomjwt_call_log_entries_not_counted_total',
+      help: 'Zoom call-log entries not counted: held_back (dated in the future; counted once their time comes) or unreadable (dropped)',
+      labelNames: ['account', 'reason'],
+      registers,
+    }),
     statusAnswers: new Counter({
       name: 'zoomjwt_status_answers_total',
       help: '/zoomjwt status answers by source: cache (unchanged since the last build), build, or shared (joined a build in flight)',

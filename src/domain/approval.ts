@@ -3,7 +3,9 @@
  * Slack, Redis and Zoom answers arrive here as plain values; nothing here does I/O.
  */
 import type { TrackedApp } from './app';
+import type { ReadHealth } from '../store/usage';
 import { formatDuration } from './duration';
+import { degradedReasons, removalRefusal } from './evidenceQuality';
 import { escapeMrkdwn } from './format';
 import type { ApprovalRequest, RequestAction, RequestStatus } from './request';
 
@@ -95,6 +97,8 @@ export interface OpenInput {
   requester: string;
   /** From `usage.summary().lastSuccess` (epoch ms), when any call ever succeeded. */
   lastSuccess?: number;
+  /** From `usage.summary().read`: a removal needs a clean last read of the call logs. */
+  read?: ReadHealth;
   now: number;
   soakPeriodMs: number;
   required: number;
@@ -102,7 +106,7 @@ export interface OpenInput {
 }
 
 export type Verdict = { ok: true } | { ok: false; code: RefusalCode; reason: string };
-export type RefusalCode = 'no_reason' | 'wrong_state' | 'soaking' | 'calls_since_disable' | 'approvers';
+export type RefusalCode = 'no_reason' | 'wrong_state' | 'soaking' | 'calls_since_disable' | 'degraded_evidence' | 'approvers';
 
 /**
  * Whether a request can be opened at all. The "identical request pending" rule is enforced by
@@ -130,6 +134,8 @@ export function canOpen(input: OpenInput): Verdict {
     if (input.lastSuccess !== undefined && input.lastSuccess >= since) {
       return refuse('calls_since_disable', `A call to *${escapeMrkdwn(app.name)}* succeeded after it was disabled, so something may still use it (or it is not really disabled). Removal is refused.`);
     }
+    const degraded = input.read !== undefined ? removalRefusal(escapeMrkdwn(app.name), input.read) : undefined;
+    if (degraded) return refuse('degraded_evidence', degraded);
   }
   const { pool } = input;
   if (!pool.openEnded && pool.known < input.required) {
@@ -266,7 +272,7 @@ export function executionRecheck(
   req: Pick<StoredRequest, 'action' | 'evidence'>,
   app: TrackedApp | null,
   lastSuccess: number | undefined,
-  others: { enableRequestOpen?: boolean } = {},
+  others: { enableRequestOpen?: boolean; read?: ReadHealth } = {},
 ): string | undefined {
   if (!app) return 'the app is no longer tracked';
   if (app.state === 'removed' || app.goneAt !== undefined) return 'the app was removed meanwhile';
@@ -282,5 +288,7 @@ export function executionRecheck(
     const approvedFor = req.evidence?.disabledAt;
     if (approvedFor !== undefined && app.disabledAt !== approvedFor) return 'the app was re-enabled and disabled again since the request was opened';
   }
+  const degraded = req.action === 'remove' && others.read !== undefined ? degradedReasons(others.read) : [];
+  if (degraded.length) return `its call-log evidence is not complete (${degraded.join('; ')}) and removal waits for a clean read`;
   return undefined;
 }

@@ -215,7 +215,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
       s.usage.summary(req.appId),
       req.action === 'remove' ? store.openFor(req.appId, 'enable') : Promise.resolve(undefined),
     ]);
-    const why = executionRecheck(req, app, summary.lastSuccess, { enableRequestOpen: enableOpen !== undefined });
+    const why = executionRecheck(req, app, summary.lastSuccess, { enableRequestOpen: enableOpen !== undefined, ...(summary.read ? { read: summary.read } : {}) });
     // The re-check guards a DELETE not yet sent; one already carried out is recorded, not aborted.
     const ours = why !== undefined && req.action === 'remove' && mode === 'live' && (await removedByEarlierRun(req));
     if (why && !ours) {

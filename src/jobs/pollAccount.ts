@@ -11,6 +11,12 @@
  * Zoom errors end in health and in the returned summary, never as a throw; an auth error or a
  * Daily-limit pause stops the rest of the poll (every further call would fail the same way).
  * Anything else (Redis down, a bug) is recorded too, then rethrown so the job fails visibly.
+ * Either way the other apps' reads stop before their next page (one shared abort), and the poll
+ * ends only when every read has: nothing calls Zoom after the job (and its lock) is gone.
+ *
+ * Apps are read in a rotating order (a different first app each poll), each read spending at most
+ * PAGES_PER_APP_PER_POLL pages, so a big backfill resumes over several polls instead of starving
+ * the apps behind it.
  */
 import type { CandidateApp, TrackedApp } from '../domain/app';
 import type { Logger } from '../log';
@@ -44,6 +50,10 @@ export interface PollAccountResult {
   /** API requests spent. */
   requests: number;
   ingested: number;
+  /** Entries counted late, held back (future) and dropped (unreadable), over all apps. */
+  late: number;
+  heldBack: number;
+  unreadable: number;
   /** Every tracked app's read reached its end. */
   complete: boolean;
   errors: PollError[];
@@ -67,6 +77,11 @@ export interface PollAccountDeps {
 
 /** Apps of one account read at the same time. */
 export const APPS_IN_PARALLEL = 3;
+/**
+ * Default page budget of one app's read per poll (100 entries a page): 200,000 entries, a month
+ * of a busy app, so a normal read never meets it; a bigger backfill resumes next poll.
+ */
+export const PAGES_PER_APP_PER_POLL = 2_000;
 
 const INTERNAL_SENTENCE = 'an internal error stopped the poll (details are in the worker logs)';
 
@@ -79,9 +94,11 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
   const started = clock();
   const requestsBefore = zoom.stats?.().requests;
   let counted = 0;
-  const result: PollAccountResult = { account, apps: 0, requests: 0, ingested: 0, complete: true, errors: [] };
+  const result: PollAccountResult = { account, apps: 0, requests: 0, ingested: 0, late: 0, heldBack: 0, unreadable: 0, complete: true, errors: [] };
   const zoomErrors: ZoomError[] = [];
   let internal: unknown;
+  // One app's failure stops its siblings before their next page.
+  const abort = new AbortController();
 
   const fail = (err: ZoomError, appId?: string) => {
     // Apps read in parallel can meet the same account-wide stop (a pause, refused credentials)
@@ -102,7 +119,9 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
 
   await health.recordStart(account, started);
   try {
-    const tracked = (await apps.list()).filter((a) => a.account === account);
+    const listedTracked = (await apps.list()).filter((a) => a.account === account);
+    const turn = listedTracked.length ? (await health.nextTurn(account)) % listedTracked.length : 0;
+    const tracked = [...listedTracked.slice(turn), ...listedTracked.slice(0, turn)];
     let stopped = false;
 
     // 1. Created apps → candidates, and fresh names for tracked ones.
@@ -120,7 +139,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
     // chain of round trips (Zoom, then Redis), so overlapping reads keeps both busy. Zoom's
     // per-account QPS limit is shared; the client backs off on a QPS 429.
     const pollOne = async (app: TrackedApp): Promise<void> => {
-      if (stopped) {
+      if (stopped || abort.signal.aborted) {
         result.complete = false;
         return;
       }
@@ -133,7 +152,10 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         if (!(err instanceof ZoomError)) throw err;
         fail(err, app.appId);
         result.complete = false;
-        stopped ||= stopsPoll(err);
+        if (stopsPoll(err)) {
+          stopped = true;
+          abort.abort();
+        }
         return;
       }
       if (info === null) {
@@ -152,7 +174,9 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         clock,
         log,
         appId: app.appId,
-        ...(deps.maxPagesPerApp !== undefined ? { maxPages: deps.maxPagesPerApp } : {}),
+        maxPages: deps.maxPagesPerApp ?? PAGES_PER_APP_PER_POLL,
+        signal: abort.signal,
+        onFailure: () => abort.abort(),
       });
       result.apps++;
       counted += read.requests;
@@ -162,17 +186,32 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
       if (read.newFamilies.length && !firstRead) {
         await emit({ type: 'new_family', account, appId: app.appId, name: changed?.name ?? app.name, families: read.newFamilies });
       }
+      result.late += read.late;
+      result.heldBack += read.heldBack;
+      result.unreadable += read.unreadable;
       if (read.error) {
         fail(read.error, app.appId);
-        stopped ||= stopsPoll(read.error);
+        if (stopsPoll(read.error)) {
+          stopped = true;
+          abort.abort();
+        }
       }
     };
     let next = 0;
-    await Promise.all(
+    const loops = await Promise.allSettled(
       Array.from({ length: Math.min(APPS_IN_PARALLEL, tracked.length) }, async () => {
-        while (next < tracked.length) await pollOne(tracked[next++]!);
+        try {
+          while (next < tracked.length && !abort.signal.aborted) await pollOne(tracked[next++]!);
+        } catch (err) {
+          abort.abort();
+          throw err;
+        }
       }),
     );
+    // Every loop has ended; the first failure is the poll's.
+    const failed = loops.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (next < tracked.length) result.complete = false;
   } catch (err) {
     internal = err;
     result.complete = false;

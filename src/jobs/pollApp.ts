@@ -2,9 +2,20 @@
  * The incremental read of one app's call logs (SPEC §4.3).
  *
  * Zoom has no from/to for call logs: only `duration` (7, 14 or 30 days back from now) and
- * pagination. We assume, as observed, that Zoom lists entries newest first. A read therefore
- * starts at the newest page and walks down until a page reaches below the cutoff (the newest
- * entry of the last complete read minus a 10-minute overlap) or the pages run out.
+ * pagination, and neither its schema nor its SDK says in which order entries come. A read starts
+ * at the first page and checks the order of every page (newest first within the page and after
+ * the page before). While it holds, the read walks down until a page reaches below the cutoff
+ * (the newest entry of the last complete read minus a 10-minute overlap). Once it does not, the
+ * read follows the page tokens to the end of the window (read whole), and the app is read whole
+ * until a read finds its listing in order again. A read is complete only then: a page without a
+ * usable entry keeps the state and follows its token.
+ *
+ * Entries are deduplicated by trace id, or by a fingerprint (time, method, url, status) when Zoom
+ * gave none. Entries below the cutoff but within the 6-hour lookback that no read counted yet
+ * (Zoom published them late) are counted as late arrivals. Entries dated more than FUTURE_SKEW_MS
+ * after now are held back: not counted and not moving the watermark, so one bad timestamp cannot
+ * stop counting; they count once their time has come. Held-back and unreadable entries, and an
+ * out-of-order listing, make the read's evidence degraded (store/usage.ts ReadQuality).
  *
  * Each page is folded by one Lua script together with the read state (see store/usage.ts), so
  * the read can stop anywhere (crash, Daily-limit pause, expired page token, `maxPages`) and the
@@ -13,8 +24,9 @@
  * twice and nothing is lost.
  *
  * Speed (the bench's ingest figure): while a page folds in Redis, the next page is already being
- * fetched, but only when the page cannot end the read (every entry at or above the cutoff and a
- * next token), so the prefetch never spends a Zoom request the read would not have made.
+ * fetched, but only when the page cannot end the read (a next token, and every entry at or above
+ * the cutoff or the read reading whole), so the prefetch never spends a request the read would
+ * not have made.
  */
 import { normaliseEndpoint, statusClass } from '../domain/endpoints';
 import { utcDay } from '../domain/format';
@@ -35,6 +47,8 @@ import {
 export const CALL_LOG_PAGE_SIZE = 100;
 /** A stored page token is reused while younger than this (ms); Zoom's tokens live 15 minutes. */
 export const TOKEN_REUSE_MS = 14 * 60_000;
+/** Entries dated later than now plus this (ms) are held back: clocks differ, years do not. */
+export const FUTURE_SKEW_MS = 5 * 60_000;
 const DURATIONS: LogDuration[] = [7, 14, 30];
 const MAX_URL_IN_SAMPLE = 300;
 
@@ -46,8 +60,15 @@ export interface PollAppResult {
   requests: number;
   /** Entries folded into the aggregates. */
   ingested: number;
-  /** Entries seen but not folded (older than the cutoff, already folded, unreadable). */
+  /** Entries seen but not folded (older than the cutoff, already folded, unreadable, held back). */
   skipped: number;
+  /** Entries counted although Zoom published them after an earlier read passed their time. */
+  late: number;
+  /** Entries dated in the future (not counted) and entries that could not be read (dropped). */
+  heldBack: number;
+  unreadable: number;
+  /** Some page was not newest first: the window is being read whole. */
+  unordered: boolean;
   newFamilies: string[];
   /** The read reached its end; false when it stopped early and will resume. */
   complete: boolean;
@@ -64,6 +85,10 @@ export interface PollAppDeps {
   appId: string;
   /** Stop after this many pages (the read stays resumable). */
   maxPages?: number;
+  /** Stops the read before its next page (a sibling app's read failed); it resumes next poll. */
+  signal?: AbortSignal;
+  /** Called at once when the read fails with anything but a ZoomError, before it cleans up. */
+  onFailure?: () => void;
 }
 
 /** The smallest `duration` that reaches back to the last complete read, overlap included. */
@@ -107,14 +132,25 @@ class SampleHorizon {
   }
 }
 
+/**
+ * The dedupe key of an entry: its trace id, or, when Zoom gave none (every field is optional in
+ * its schema), a fingerprint of what it did give. Two calls without trace ids at the same
+ * millisecond with the same method, url and status count once: nothing can tell them apart.
+ */
+export function dedupeKey(e: ZoomCallLog, time: number): string {
+  if (typeof e.trace_id === 'string' && e.trace_id !== '') return e.trace_id;
+  return `fp:${time}|${e.method ?? ''}|${e.url_pattern ?? ''}|${e.http_status ?? ''}`;
+}
+
 /** One raw entry → what the page script folds; null for entries that cannot be read. */
 export function toFoldEntry(e: ZoomCallLog): FoldEntry | null {
   const time = Number(e.time);
-  if (!Number.isFinite(time) || time <= 0 || typeof e.trace_id !== 'string' || e.trace_id === '') return null;
+  if (!Number.isFinite(time) || time <= 0) return null;
+  const traceId = dedupeKey(e, time);
   const ep = normaliseEndpoint(String(e.url_pattern ?? ''), String(e.method ?? ''));
   const status = Number(e.http_status);
   return {
-    traceId: e.trace_id,
+    traceId,
     time,
     day: dayOf(time),
     hour: Math.floor(time / HOUR_MS),
@@ -127,47 +163,66 @@ export function toFoldEntry(e: ZoomCallLog): FoldEntry | null {
       key: ep.key,
       url: String(e.url_pattern ?? '').slice(0, MAX_URL_IN_SAMPLE),
       status: Number.isFinite(status) ? status : 0,
-      traceId: e.trace_id,
+      traceId: e.trace_id ?? '',
     },
   };
 }
 
-/** A page with its entries normalised; `unreadable` counts the raw entries that were dropped. */
+/**
+ * A page with its entries normalised, in Zoom's order. `unreadable` counts the raw entries that
+ * were dropped (by the client or here), `heldBack` those dated after `futureBound`.
+ */
 interface ReadPage {
   nextPageToken: string;
-  skipped?: number;
   entries: FoldEntry[];
   unreadable: number;
+  heldBack: number;
 }
 
-function readPage(page: CallLogPage): ReadPage {
+function readPage(page: CallLogPage, futureBound: number): ReadPage {
   const entries: FoldEntry[] = [];
-  let unreadable = 0;
+  let unreadable = page.skipped ?? 0;
+  let heldBack = 0;
   for (const raw of page.entries) {
     const e = toFoldEntry(raw);
-    if (e) entries.push(e);
-    else unreadable++;
+    if (!e) unreadable++;
+    else if (e.time > futureBound) heldBack++;
+    else entries.push(e);
   }
-  return { nextPageToken: page.nextPageToken, ...(page.skipped !== undefined ? { skipped: page.skipped } : {}), entries, unreadable };
+  return { nextPageToken: page.nextPageToken, entries, unreadable, heldBack };
+}
+
+/** Newest first within the page, and not newer than the oldest entry of the page before. */
+export function isNewestFirst(entries: readonly FoldEntry[], previousPageMin: number | undefined): boolean {
+  let prev = previousPageMin ?? Number.POSITIVE_INFINITY;
+  for (const e of entries) {
+    if (e.time > prev) return false;
+    prev = e.time;
+  }
+  return true;
 }
 
 /** Whether the page script will ask for the next page (the same test as its `complete`, negated). */
-function continues(page: ReadPage, entries: readonly FoldEntry[], cutoff: number): boolean {
-  if (page.nextPageToken === '' || entries.length === 0) return false;
-  for (const e of entries) if (e.time < cutoff) return false;
+function continues(page: ReadPage, cutoff: number, whole: boolean): boolean {
+  if (page.nextPageToken === '') return false;
+  if (whole) return true;
+  for (const e of page.entries) if (e.time < cutoff) return false;
   return true;
 }
 
 export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
   const { zoom, usage, clock, appId } = deps;
   const log = deps.log.child({ appId });
-  const result: PollAppResult = { appId, pages: 0, requests: 0, ingested: 0, skipped: 0, newFamilies: [], complete: false };
+  const result: PollAppResult = {
+    appId, pages: 0, requests: 0, ingested: 0, skipped: 0, late: 0, heldBack: 0, unreadable: 0, unordered: false, newFamilies: [], complete: false,
+  };
   const lockToken = await usage.acquireReadLock(appId);
   if (lockToken === null) {
     log.info('call-log read skipped: another poll of this app is running');
     return { ...result, busy: true };
   }
   const started = clock();
+  let prefetched: { token: string; page: Promise<ReadPage> } | undefined;
   try {
     const state = await usage.readState(appId);
     const now = clock();
@@ -176,7 +231,6 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
     // The cutoff the page script applies: an interrupted read keeps its own.
     const effectiveCutoff = inProgress?.cutoff ?? cutoff;
     const horizon = new SampleHorizon();
-    let prefetched: { token: string; page: Promise<ReadPage> } | undefined;
     // Entries are normalised as soon as the page arrives: for a prefetched page, while the
     // previous one is still folding in Redis.
     const fetchPage = (pageToken: string | undefined): Promise<ReadPage> => {
@@ -187,7 +241,7 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
           pageSize: CALL_LOG_PAGE_SIZE,
           ...(pageToken !== undefined ? { nextPageToken: pageToken } : {}),
         })
-        .then(readPage);
+        .then((page) => readPage(page, clock() + FUTURE_SKEW_MS));
     };
     let token: string | undefined;
     let duration = chooseDuration(state, now);
@@ -197,10 +251,15 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
     }
     let firstOfAttempt = token === undefined;
     let restarted = false;
+    // Reading whole: this read met a page out of order, or the app's listing was out of order before.
+    let whole = inProgress ? inProgress.unordered : state.readWhole === true;
+    // The order check of the next page: the oldest entry of the page before, in this attempt.
+    let previousMin = token !== undefined ? inProgress?.lastPageMin : undefined;
     if (inProgress) log.debug({ resumeWithToken: token !== undefined }, 'resuming an interrupted call-log read');
 
     for (;;) {
       if (deps.maxPages !== undefined && result.pages >= deps.maxPages) break;
+      if (deps.signal?.aborted) break;
       let page;
       try {
         const ahead = prefetched !== undefined && prefetched.token === token ? prefetched.page : undefined;
@@ -212,6 +271,7 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
           log.info('call-log page token expired; restarting the read from the newest page');
           restarted = true;
           token = undefined;
+          previousMin = undefined;
           firstOfAttempt = true;
           duration = chooseDuration(state, clock());
           continue;
@@ -225,9 +285,14 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
         throw err;
       }
       const { entries } = page;
-      result.skipped += page.unreadable + (page.skipped ?? 0);
+      result.skipped += page.unreadable + page.heldBack;
+      result.unreadable += page.unreadable;
+      result.heldBack += page.heldBack;
+      const ordered = isNewestFirst(entries, previousMin);
+      if (!ordered) whole = true;
+      if (entries.length) previousMin = Math.min(...entries.map((e) => e.time));
       horizon.see(entries);
-      if (continues(page, entries, effectiveCutoff) && (deps.maxPages === undefined || result.pages + 1 < deps.maxPages)) {
+      if (continues(page, effectiveCutoff, whole) && (deps.maxPages === undefined || result.pages + 1 < deps.maxPages) && !deps.signal?.aborted) {
         const next = fetchPage(page.nextPageToken);
         // Awaited on the next turn of the loop; a fold that throws first must not leave it unhandled.
         next.catch(() => undefined);
@@ -242,8 +307,14 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
         duration,
         now: clock(),
         lockToken,
+        ordered,
+        heldBack: page.heldBack,
+        unreadable: page.unreadable,
         sampleFloor: horizon.floor,
       });
+      whole = folded.unordered;
+      result.unordered ||= folded.unordered;
+      result.late += folded.late;
       firstOfAttempt = false;
       result.pages++;
       result.ingested += folded.folded;
@@ -255,7 +326,12 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
       }
       token = page.nextPageToken;
     }
+  } catch (err) {
+    deps.onFailure?.();
+    throw err;
   } finally {
+    // A page fetched ahead and never used (the read stopped): the read ends only once it is answered.
+    if (prefetched) await prefetched.page.catch(() => undefined);
     await usage.releaseReadLock(appId, lockToken);
   }
   log.info(
@@ -264,6 +340,10 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
       requests: result.requests,
       ingested: result.ingested,
       skipped: result.skipped,
+      late: result.late,
+      heldBack: result.heldBack,
+      unreadable: result.unreadable,
+      unordered: result.unordered,
       complete: result.complete,
       ms: clock() - started,
       ...(result.error ? { err: { kind: result.error.kind, message: result.error.message } } : {}),

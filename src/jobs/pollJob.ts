@@ -121,6 +121,9 @@ export function createPollProcessor(deps: PollDeps): Processor {
         onEvent: (event) => deps.events.emit(event),
       });
       if (result.ingested > 0) deps.metrics.entriesIngested.inc({ account }, result.ingested);
+      if (result.late > 0) deps.metrics.entriesLate.inc({ account }, result.late);
+      if (result.heldBack > 0) deps.metrics.entriesNotCounted.inc({ account, reason: 'held_back' }, result.heldBack);
+      if (result.unreadable > 0) deps.metrics.entriesNotCounted.inc({ account, reason: 'unreadable' }, result.unreadable);
       // Job results are stored in Redis: counts only, the sentences are in the health record.
       const { errors, ...rest } = result;
       return { ...rest, errors: errors.length };

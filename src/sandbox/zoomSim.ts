@@ -14,6 +14,13 @@
  *
  * Call logs are stored column-wise in typed arrays with interned strings, so a million entries
  * cost tens of megabytes and paging is a binary search, not a scan from the top.
+ *
+ * By default call logs are served newest first. `setLogShape` makes an app's listing take any
+ * other shape Zoom's schema allows (nothing there promises an order or any field): oldest first,
+ * shuffled, pages in shuffled order, empty pages that still carry a token, undecodable entries,
+ * times in seconds, entries dated after the fake's clock; `addLogs` takes entries without a trace
+ * id (or other optional fields), and an app can answer Get app without `app_id`. Such listings
+ * are snapshots taken at the first page (the token carries the position in it).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -35,7 +42,27 @@ export interface FakeZoomApp {
   app_status?: string;
   app_developer_type?: string;
   app_description?: string;
+  /** Get app answers without `app_id` (optional in Zoom's schema, seen missing live). */
+  getWithoutAppId?: boolean;
 }
+
+/** How an app's call-log listing is shaped (default: newest first, every field present). */
+export interface LogShape {
+  order?: 'newest' | 'oldest' | 'shuffled' | 'pages-shuffled';
+  /** Every `emptyEvery`-th page answered (1-based) has no entries, with a token to the same place. */
+  emptyEvery?: number;
+  /** Undecodable entries (a time that is not a number) added to every page. */
+  unreadablePerPage?: number;
+  /** `time` in epoch seconds (a number) instead of a string of milliseconds. */
+  timeInSeconds?: boolean;
+  /** Entries dated after the fake's clock are listed too (by default they have not happened yet). */
+  listFuture?: boolean;
+  /** Seed of the shuffles. Default 1. */
+  seed?: number;
+}
+
+/** A call-log entry to add: every field but `time` may be absent, as in Zoom's schema. */
+export type FakeLogEntry = Omit<ZoomCallLog, 'http_status'> & { http_status?: number };
 
 /** A scripted answer. `body`: an object is sent as JSON, a string is sent as is (malformed JSON). */
 export interface FakeAnswer {
@@ -82,8 +109,10 @@ export interface FakeZoom {
   /** Removes the app as if deleted in the Marketplace; its logs stay (and stop being served). */
   removeApp(appId: string): void;
   hasApp(appId: string): boolean;
-  /** Adds entries (any order); served newest first. */
-  addLogs(appId: string, entries: ZoomCallLog[]): void;
+  /** Adds entries (any order); served newest first unless `setLogShape` says otherwise. */
+  addLogs(appId: string, entries: FakeLogEntry[]): void;
+  /** Shapes the app's call-log listing from the next first page on (see LogShape). */
+  setLogShape(appId: string, shape: LogShape): void;
   /** Adds `count` synthetic entries without building objects; returns the app's new total. */
   generateLogs(appId: string, options: GenerateLogsOptions): number;
   logCount(appId: string): number;
@@ -211,6 +240,8 @@ class LogStore {
   private method = new Uint8Array(0);
   private url = new Uint32Array(0);
   private readonly traces = new Map<number, string>();
+  /** Rows added without a trace id / method / url / status: served without the field. */
+  private readonly missing = new Map<number, { trace?: true; method?: true; url?: true; status?: true }>();
   /** True while rows were appended in non-decreasing time: then row order reversed is the order. */
   private ascending = true;
   private order: Uint32Array | null = null;
@@ -254,10 +285,62 @@ class LogStore {
     return id;
   }
 
-  add(entries: ZoomCallLog[]): void {
+  add(entries: FakeLogEntry[]): void {
     const sorted = [...entries].sort((a, b) => Number(a.time) - Number(b.time));
     this.reserve(sorted.length);
-    for (const e of sorted) this.push(Number(e.time), e.http_status, this.methodId(e.method), this.urls.id(e.url_pattern), e.trace_id);
+    for (const e of sorted) {
+      this.push(Number(e.time), e.http_status ?? 0, this.methodId(e.method ?? ''), this.urls.id(e.url_pattern ?? ''), e.trace_id);
+      const gone = {
+        ...(e.trace_id === undefined || e.trace_id === '' ? { trace: true as const } : {}),
+        ...(e.method === undefined ? { method: true as const } : {}),
+        ...(e.url_pattern === undefined ? { url: true as const } : {}),
+        ...(e.http_status === undefined ? { status: true as const } : {}),
+      };
+      if (Object.keys(gone).length) this.missing.set(this.size - 1, gone);
+    }
+  }
+
+  /**
+   * Positions (rows) of a whole listing in the given order: what a shaped listing serves, page by
+   * page, from a snapshot taken at its first page.
+   */
+  snapshot(o: { now: number; durationDays: number; filter: LogFilter; shape: LogShape; pageSize: number }): number[] {
+    const oldest = o.now - o.durationDays * DAY_MS;
+    const rows: number[] = [];
+    for (let i = 0; i < this.size; i += 1) {
+      const row = this.rowAt(i);
+      const t = this.time[row]!;
+      if (t > o.now && !o.shape.listFuture) continue;
+      if (t < oldest) break;
+      if (this.matches(row, o.filter)) rows.push(row);
+    }
+    const random = mulberry32(o.shape.seed ?? 1);
+    const shuffle = <T>(a: T[]): T[] => {
+      for (let i = a.length - 1; i > 0; i -= 1) {
+        const j = Math.floor(random() * (i + 1));
+        [a[i], a[j]] = [a[j]!, a[i]!];
+      }
+      return a;
+    };
+    switch (o.shape.order ?? 'newest') {
+      case 'oldest':
+        return rows.reverse();
+      case 'shuffled':
+        return shuffle(rows);
+      case 'pages-shuffled': {
+        const pages: number[][] = [];
+        for (let i = 0; i < rows.length; i += o.pageSize) pages.push(rows.slice(i, i + o.pageSize));
+        return shuffle(pages).flat();
+      }
+      default:
+        return rows;
+    }
+  }
+
+  entryAt(row: number, shape: LogShape): Record<string, unknown> {
+    const e: Record<string, unknown> = { ...this.entry(row) };
+    if (shape.timeInSeconds) e.time = Math.floor(this.time[row]! / 1000);
+    return e;
   }
 
   generate(o: GenerateLogsOptions): void {
@@ -335,13 +418,19 @@ class LogStore {
   }
 
   private entry(row: number): ZoomCallLog {
-    return {
+    const gone = this.missing.get(row);
+    const e: ZoomCallLog = {
       url_pattern: this.urls.values[this.url[row]!]!,
       time: String(this.time[row]),
       http_status: this.status[row]!,
       method: this.methods.values[this.method[row]!]!,
       trace_id: this.traces.get(row) ?? `v=2.0;clid=fake;rid=${this.appId}-${row}`,
     };
+    if (gone?.trace) delete e.trace_id;
+    if (gone?.method) delete e.method;
+    if (gone?.url) delete e.url_pattern;
+    if (gone?.status) delete e.http_status;
+    return e;
   }
 }
 
@@ -353,6 +442,8 @@ interface IssuedToken {
 
 type PageCursor =
   | { kind: 'logs'; appId: string; at: LogCursor; issuedAt: number }
+  /** A shaped listing: position `offset` in snapshot `rows`, `page` pages answered so far. */
+  | { kind: 'shaped'; appId: string; rows: number[]; offset: number; page: number; issuedAt: number }
   | { kind: 'apps'; accountId: string; offset: number; issuedAt: number };
 
 interface Scripted extends FakeAnswer {
@@ -364,6 +455,7 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
   const accounts = new Map<string, Required<FakeZoomAccount>>();
   const apps = new Map<string, { accountId: string; app: FakeZoomApp }>();
   const logs = new Map<string, LogStore>();
+  const shapes = new Map<string, LogShape>();
   // Shared by all apps: URLs and methods repeat a lot.
   const methods = new Interner();
   const urls = new Interner();
@@ -522,7 +614,10 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
         const app = ownedApp(res, account, appId);
         if (!app) return;
         // Get answers the status in lower case where the list says `UNPUBLISHED` (seen live).
-        return send(res, 200, { app_type: 'OAuthApp', app_usage: 1, app_status: 'unpublished', app_scopes: [], ...app });
+        const { getWithoutAppId, ...fields } = app;
+        const answer: Record<string, unknown> = { app_type: 'OAuthApp', app_usage: 1, app_status: 'unpublished', app_scopes: [], ...fields };
+        if (getWithoutAppId) delete answer.app_id;
+        return send(res, 200, answer);
       }
       if (method === 'DELETE' && sub === undefined) {
         deleted.push(appId);
@@ -550,15 +645,42 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
         if (![7, 14, 30].includes(duration)) return zoomError(res, 400, 300, 'Invalid field: duration');
         let after: LogCursor | undefined;
         const token = q.get('next_page_token');
+        const shape = shapes.get(appId);
+        const filter: LogFilter = {};
+        if (q.get('method')) filter.method = q.get('method')!.toUpperCase();
+        if (q.get('status_code')) filter.statusCode = Number(q.get('status_code'));
+        if (q.get('query')) filter.query = q.get('query')!.toLowerCase();
+        if (shape) {
+          let cursor: Extract<PageCursor, { kind: 'shaped' }>;
+          if (token) {
+            const c = readPageToken(token);
+            if (!c || c.kind !== 'shaped' || c.appId !== appId) return zoomError(res, 400, 301, 'Invalid next page token.');
+            cursor = c;
+          } else {
+            const store = logs.get(appId) ?? new LogStore(appId, methods, urls);
+            cursor = { kind: 'shaped', appId, rows: store.snapshot({ now: clock(), durationDays: duration, filter, shape, pageSize }), offset: 0, page: 0, issuedAt: clock() };
+          }
+          const store = logs.get(appId) ?? new LogStore(appId, methods, urls);
+          const pageNo = cursor.page + 1;
+          const empty = shape.emptyEvery !== undefined && shape.emptyEvery > 0 && pageNo % shape.emptyEvery === 0;
+          const rows = empty ? [] : cursor.rows.slice(cursor.offset, cursor.offset + pageSize);
+          const offset = cursor.offset + rows.length;
+          const more = offset < cursor.rows.length;
+          const entries: unknown[] = rows.map((r) => store.entryAt(r, shape));
+          for (let i = 0; i < (shape.unreadablePerPage ?? 0); i += 1) {
+            entries.splice(Math.min(entries.length, 1 + i), 0, { url_pattern: 'https://api.zoom.us/v2/users/me', time: 'n/a', http_status: 200, method: 'GET', trace_id: `bad-${pageNo}-${i}` });
+          }
+          return send(res, 200, {
+            next_page_token: more ? issuePageToken({ ...cursor, offset, page: pageNo, issuedAt: clock() }) : '',
+            page_size: pageSize,
+            call_logs: entries,
+          });
+        }
         if (token) {
           const cursor = readPageToken(token);
           if (!cursor || cursor.kind !== 'logs' || cursor.appId !== appId) return zoomError(res, 400, 301, 'Invalid next page token.');
           after = cursor.at;
         }
-        const filter: LogFilter = {};
-        if (q.get('method')) filter.method = q.get('method')!.toUpperCase();
-        if (q.get('status_code')) filter.statusCode = Number(q.get('status_code'));
-        if (q.get('query')) filter.query = q.get('query')!.toLowerCase();
         const page = (logs.get(appId) ?? new LogStore(appId, methods, urls)).page({
           now: clock(),
           durationDays: duration,
@@ -628,6 +750,9 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
     hasApp: (appId) => apps.has(appId),
     addLogs(appId, entries) {
       storeFor(appId).add(entries);
+    },
+    setLogShape(appId, shape) {
+      shapes.set(appId, { ...shape });
     },
     generateLogs(appId, options) {
       const store = storeFor(appId);

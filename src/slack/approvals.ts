@@ -24,6 +24,7 @@ import type { RequestAction } from '../domain/request';
 import type { Services } from '../services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../store/audit';
 import { FINISHED_REQUEST_TTL_MS, type RequestStore, type TransitionResult } from '../store/requests';
+import type { ReadHealth } from '../store/usage';
 import { message, notice, section, context, type SlackMessage } from './blocks';
 import type { CommandContext, CommandTable } from './commands';
 import { ACTION, COMMAND } from './ids';
@@ -227,7 +228,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     return out;
   }
 
-  async function evidenceFor(app: TrackedApp, now: number): Promise<{ evidence: RequestEvidence; lastSuccess?: number }> {
+  async function evidenceFor(app: TrackedApp, now: number): Promise<{ evidence: RequestEvidence; lastSuccess?: number; read?: ReadHealth }> {
     const [summary, window, top] = await Promise.all([
       s.usage.summary(app.appId),
       s.usage.window(app.appId, now),
@@ -242,7 +243,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       ...(summary.lastSuccess !== undefined ? { lastSuccess: summary.lastSuccess } : {}),
       ...(app.disabledAt !== undefined ? { disabledAt: app.disabledAt } : {}),
     };
-    return { evidence, ...(summary.lastSuccess !== undefined ? { lastSuccess: summary.lastSuccess } : {}) };
+    return { evidence, ...(summary.read ? { read: summary.read } : {}), ...(summary.lastSuccess !== undefined ? { lastSuccess: summary.lastSuccess } : {}) };
   }
 
   /** Opens a request for an app already chosen; the answer is the requester's ephemeral reply. */
@@ -259,6 +260,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       soakPeriodMs: s.config.soakPeriodMs,
       pool: approverPool(s.config.approvers, requester, groups),
       ...(ev.lastSuccess !== undefined ? { lastSuccess: ev.lastSuccess } : {}),
+      ...(ev.read ? { read: ev.read } : {}),
     });
     const refuse = async (sentence: string, code: string) => {
       await audit({

@@ -43,6 +43,8 @@ export interface HealthStore {
   getAll(accounts: string[]): Promise<PollHealth[]>;
   recordStart(account: string, now: number): Promise<void>;
   recordResult(account: string, now: number, outcome: PollOutcome): Promise<void>;
+  /** A counter that grows by one per call: which app a poll reads first (rotation). */
+  nextTurn(account: string): Promise<number>;
 }
 
 const NUMBERS = ['lastStart', 'lastSuccess', 'lastErrorAt', 'pausedUntil', 'failingSince'] as const;
@@ -86,6 +88,9 @@ export function createHealthStore(deps: { redis: Redis; keys: Keys }): HealthSto
       return (await getAll([account]))[0] ?? parse(account, {});
     },
     getAll,
+    async nextTurn(account) {
+      return (await redis.hincrby(key(account), 'turn', 1)) - 1;
+    },
     async recordStart(account, now) {
       await withStatusBump(redis.multi().hset(key(account), 'lastStart', String(now)), keys).exec();
     },

@@ -9,10 +9,14 @@
  *    `s:<h>` successes (2xx/3xx), `e:<h>` failures (4xx/5xx), `x:<h>:<key>` failures per
  *    endpoint. Fields older than 15 days are trimmed when a read completes.
  *  - `{p}:usage:<appId>` summary hash (`lastCall`, `lastSuccess`, `lastFailure`, `firstSeen`,
- *    `ingested`), `{p}:families:<appId>` set, `{p}:sample:<appId>` the 200 newest raw entries.
- *  - `{p}:readstate:<appId>` and two dedupe sorted sets (trace_id → entry time):
- *    `{p}:seen:<appId>:top` and `{p}:seen:<appId>:floor`, each bounded by a 10-minute window of
- *    entries (see the page script below for the invariants).
+ *    `ingested`, `late`, `lateAt`), `{p}:families:<appId>` set, `{p}:sample:<appId>` the 200
+ *    newest raw entries.
+ *  - `{p}:readstate:<appId>` (with the last complete read's quality: `qdis`, `qheld`, `qbad`,
+ *    `qlate`, `lastClean`) and two dedupe sorted sets (trace_id, or a fingerprint of time, method,
+ *    url and status when Zoom gave none → entry time): `{p}:seen:<appId>:top`, which keeps the
+ *    6-hour late-arrival lookback (at most 10,000 ids), and `{p}:seen:<appId>:floor`, bounded by
+ *    a 10-minute window (see the page script below for the invariants). Exception: a read of a
+ *    listing that is not newest first keeps every id it folds in seen:top until it completes.
  *
  * Every page of call logs is folded by one Lua script that also advances the read state, so a
  * crash leaves either the page folded together with its state, or nothing.
@@ -24,8 +28,26 @@ import { statusEpochKey } from './statusEpoch';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
-/** Entries may be published late or arrive out of order by up to this much (ms). */
+/**
+ * A newest-first read stops once a page reaches this far below the last read's newest entry (ms):
+ * the pages it reads anyway. Kept at 10 minutes so the ordered read costs no extra request.
+ */
 export const OVERLAP_MS = 10 * 60_000;
+/**
+ * Late arrivals: an entry Zoom publishes after a read passed its time is still counted when a
+ * later read sees it (on the pages it reads anyway, or in a whole-window read) and its time is
+ * within this lookback of the newest entry seen (ms). Costs one seen:top member per entry in the
+ * lookback (about 100 bytes of Redis with a 45-character trace id), bounded by SEEN_CAP.
+ */
+export const LOOKBACK_MS = 6 * 3_600_000;
+/** At most this many ids are kept for the lookback (about 1.25 MB per app at 125 bytes each). */
+export const SEEN_CAP = 10_000;
+/**
+ * A read keeps the id of everything its first pages fold until this many pages came newest first
+ * (about 1,000 ids, transient): a listing found out of order later can then still be read whole
+ * and restarted without counting those pages twice.
+ */
+export const TRUST_PAGES = 10;
 /** Day hashes expire this many days after the end of their day. */
 export const USAGE_RETENTION_DAYS = 400;
 /** Hourly counters are kept this long (hours): enough for "last 7 days vs the 7 before". */
@@ -62,13 +84,40 @@ export interface SampleEntry {
   traceId: string;
 }
 
+/** What the last complete read of an app met (SPEC §4.3): anything but zeros is degraded evidence. */
+export interface ReadQuality {
+  /** Some page was not newest first: the window was read whole. */
+  unordered: boolean;
+  /** Entries dated later than now plus the skew: not counted, not moving the watermark. */
+  heldBack: number;
+  /** Entries Zoom sent that could not be read (no readable time): dropped. */
+  unreadable: number;
+  /** Entries counted although Zoom published them after an earlier read passed their time. */
+  late: number;
+}
+
+/** What `status`, `app` and the removal checks know of an app's reads (epoch ms). */
+export interface ReadHealth {
+  lastComplete?: number;
+  lastClean?: number;
+  /** When the read still in progress started (a read stopped before the end of the listing). */
+  inProgressSince?: number;
+  quality?: ReadQuality;
+}
+
 /** The persisted read state of one app (all times epoch ms). */
 export interface ReadState {
   /** Newest entry time of the last complete read. */
   watermark?: number;
   /** When the last complete read finished (clock time). */
   lastComplete?: number;
-  /** Present while a read is in progress. */
+  /** The last complete read's quality (absent before the first one). */
+  quality?: ReadQuality;
+  /** When the last complete read with nothing degraded finished. */
+  lastClean?: number;
+  /** The app's listing was out of order in its last complete read: the next read reads whole. */
+  readWhole?: boolean;
+  /** Where the last read stopped, when it has not completed (the next poll resumes it). */
   inProgress?: {
     /** Entries older than this were counted by earlier reads. */
     cutoff: number;
@@ -82,6 +131,10 @@ export interface ReadState {
     token?: string;
     tokenAt?: number;
     duration?: number;
+    /** Oldest entry time of the last page folded (the order check of the next page). */
+    lastPageMin?: number;
+    /** This read is reading the window whole (the listing was not newest first). */
+    unordered: boolean;
   };
 }
 
@@ -97,6 +150,11 @@ export interface FoldPageInput {
   duration: number;
   now: number;
   lockToken: string;
+  /** The page is newest first, within itself and after the previous page of the attempt. */
+  ordered: boolean;
+  /** Entries of the page held back (dated in the future) and dropped (unreadable). */
+  heldBack: number;
+  unreadable: number;
   /**
    * Entries older than this (epoch ms) are sent without their sample: the caller has seen at
    * least SAMPLE_CAP distinct newer entries, all already in the sample (or pushed out of it by
@@ -109,6 +167,10 @@ export interface FoldPageResult {
   folded: number;
   skipped: number;
   complete: boolean;
+  /** Entries folded that Zoom published after an earlier read had passed their time. */
+  late: number;
+  /** The read is now reading the window whole (this page or an earlier one was out of order). */
+  unordered: boolean;
   /** Endpoint families this app had never used before. */
   newFamilies: string[];
 }
@@ -123,6 +185,11 @@ export interface UsageSummary {
   families: string[];
   /** When the last complete read of the call logs finished. */
   lastComplete?: number;
+  /** Entries counted although Zoom published them late (all time), and when the last was. */
+  late?: number;
+  lateAt?: number;
+  /** The reads' health (absent only in hand-made summaries). */
+  read?: ReadHealth;
 }
 
 export interface UsageWindow {
@@ -210,10 +277,19 @@ export class ReadLockLostError extends Error {
 export const READ_LOCK_TTL_MS = 5 * 60_000;
 
 /*
- * The page script. Invariants of an in-progress read (cutoff C, zone [floor, segTop]):
+ * The page script. A read is in one of two modes. Newest first (every page so far in order,
+ * checked by the caller): the zone rules below, and the read may end once a page reaches below the
+ * cutoff. Whole (a page was out of order, or the app's last read found its listing so): no zone;
+ * every folded id stays in seen:top until the read completes, and only the last page token ends
+ * it. In both modes an entry counts when it is at or above the count floor (the last read's
+ * lookback floor, ≤ C) and its id is in neither seen set: one below C is a late arrival.
+ *
+ * Invariants of an in-progress newest-first read (cutoff C, zone [floor, segTop]):
  *  - every entry with time in [floor, segTop] that Zoom listed when the read passed it is folded;
- *  - seen:top holds the trace ids of folded entries with time ≥ segTop − overlap (and, from the
- *    last complete read, those ≥ C), seen:floor those with time ≤ floor + overlap;
+ *  - until TRUST_PAGES pages came in order, seen:top holds every id the read folded and restarts
+ *    deduplicate by id alone (two pages in order can still have skipped a stretch);
+ *  - after that, seen:top holds the trace ids of folded entries with time ≥ segTop − lookback (and,
+ *    from the last complete read, those ≥ C), seen:floor those with time ≤ floor + overlap;
  *  - hence on a restart from the newest page, [floor + overlap, segTop − overlap] is skipped
  *    outright and its edges are deduplicated by trace id. Entries above segTop folded by an
  *    attempt that was interrupted before reaching segTop are ≥ segTop − overlap, so they are in
@@ -222,8 +298,11 @@ export const READ_LOCK_TTL_MS = 5 * 60_000;
  *  - the skip zone holds only entries a read saw: an entry is assumed to be listed by Zoom
  *    within the overlap (10 minutes) of its time, and ties at a page's oldest time are never
  *    inside it (its lower bound is floor + overlap).
- * On completion: watermark = newest time seen, seen:top keeps ≥ watermark − overlap, seen:floor
- * is deleted, hourly counters older than 15 days are trimmed.
+ * On completion: watermark = newest time seen (held-back future entries never reach the script),
+ * seen:top keeps ≥ watermark − lookback (at most SEEN_CAP ids, never one ≥ watermark − overlap;
+ * the count floor rises above what was dropped), seen:floor is deleted, hourly counters older than
+ * 15 days are trimmed, and the read's quality (out of order, held back, unreadable, late) is kept
+ * for `status`, `app` and the removal checks.
  *
  * KEYS: 1 readstate, 2 seen:top, 3 seen:floor, 4 hours, 5 summary, 6 families, 7 sample,
  *       8 lock, 9 status epoch, 10.. day hashes.
@@ -232,9 +311,13 @@ export const READ_LOCK_TTL_MS = 5 * 60_000;
  *       11 entry count n, 12 JSON [[endpoint key, family], …], 13 JSON of one row per entry:
  *       [trace, time, day key index (1-based among the day keys), hour, status class, endpoint
  *       index (1-based in 12), sample json ('' when the entry cannot be among the sample's
- *       newest)], 14 lock ttl. One JSON string instead of hundreds of arguments: encoding and
- *       parsing the arguments was most of the ingest's cost on both sides.
- * Returns {folded, skipped, complete 0|1, newFamily...} or {-1} when the lock is not ours.
+ *       newest)], 14 lock ttl, 15 lookback ms, 16 page in newest-first order 0|1 (within itself
+ *       and after the previous page of the attempt), 17 entries held back (future), 18 entries
+ *       unreadable, 19 most trace ids kept in seen:top after a read, 20 pages in order after
+ *       which a read drops the ids inside its zone (TRUST_PAGES). One JSON string instead of
+ *       hundreds of arguments: encoding and parsing the arguments was most of the ingest's cost.
+ * Returns {folded, skipped, complete 0|1, late, unordered 0|1, newFamily...} or {-1} when the
+ * lock is not ours.
  */
 const FOLD_PAGE = `
 local rs, seenTop, seenFloor, hours, summary, families, sample, lock =
@@ -242,16 +325,39 @@ local rs, seenTop, seenFloor, hours, summary, families, sample, lock =
 if redis.call('GET', lock) ~= ARGV[6] then return {-1} end
 local now, ov, minHour, cap = tonumber(ARGV[4]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local keep = tonumber(ARGV[10])
+local lb, seenCap = tonumber(ARGV[15]), tonumber(ARGV[19])
 local DAY = 86400000
 local function fmt(x) return string.format('%.0f', x) end
 
-local st = redis.call('HMGET', rs, 'cutoff', 'segTop', 'floor', 'top', 'atop', 'watermark')
-local cutoff, segTop, floor, top, atop, wm =
-  tonumber(st[1]), tonumber(st[2]), tonumber(st[3]), tonumber(st[4]), tonumber(st[5]), tonumber(st[6])
+local st = redis.call('HMGET', rs, 'cutoff', 'segTop', 'floor', 'top', 'atop', 'watermark', 'ccut', 'unord', 'whole', 'dfloor', 'opg')
+local cutoff, segTop, floor, top, atop, wm, ccut =
+  tonumber(st[1]), tonumber(st[2]), tonumber(st[3]), tonumber(st[4]), tonumber(st[5]), tonumber(st[6]), tonumber(st[7])
+local unord = st[8] == '1'
+-- The first pages of a read keep every id they fold: if a later page shows the listing out of
+-- order, a restart of the read can still tell what those pages folded. After TRUST pages in
+-- order, the interior of the folded zone is dropped as before (ARGV 20).
+local trusted = (tonumber(st[11]) or 0) >= tonumber(ARGV[20])
 if cutoff == nil then
+  trusted = false
   cutoff = tonumber(ARGV[1])
   segTop, floor, top, atop = nil, nil, nil, nil
-  redis.call('HSET', rs, 'cutoff', ARGV[1], 'startedAt', ARGV[4])
+  -- Entries from the lookback below the cutoff are still deduplicated by seen:top: count them.
+  ccut = tonumber(st[10])
+  if ccut == nil or ccut > cutoff then ccut = cutoff end
+  -- An app whose listing was once out of order is read whole until a read finds it in order.
+  unord = st[9] == '1'
+  redis.call('HSET', rs, 'cutoff', ARGV[1], 'startedAt', ARGV[4], 'ccut', fmt(ccut), 'unord', unord and '1' or '0')
+end
+if ccut == nil then ccut = cutoff end
+if ARGV[17] ~= '0' then redis.call('HINCRBY', rs, 'rheld', tonumber(ARGV[17])) end
+if ARGV[18] ~= '0' then redis.call('HINCRBY', rs, 'rbad', tonumber(ARGV[18])) end
+if ARGV[16] ~= '1' then
+  -- Out of order: the zone rules below assume newest first, so from here on this read keeps the
+  -- trace id of everything it folds and reads the window whole.
+  if not unord then redis.call('HDEL', rs, 'segTop', 'floor', 'atop') end
+  unord = true
+  segTop, floor, atop = nil, nil, nil
+  redis.call('HSET', rs, 'unord', '1', 'dis', '1')
 end
 
 local n = tonumber(ARGV[11])
@@ -275,21 +381,23 @@ end
 
 -- Zone already folded, from the state before this page.
 local skipLo, skipHi
-if segTop ~= nil and floor ~= nil then skipLo, skipHi = floor + ov, segTop - ov end
+-- Before TRUST pages came in order, every folded id is in seen:top: deduplicate by id instead (two
+-- pages in order may still have skipped a stretch that a later page lists).
+if not unord and trusted and segTop ~= nil and floor ~= nil then skipLo, skipHi = floor + ov, segTop - ov end
 local topEdge = segTop or atop
 
 -- After this page: the zone grows when it is contiguous with what this attempt read. This
 -- attempt has seen every entry newer than pmin, but entries tied at pmin may spill onto the next
 -- page, so it joins the old zone only once pmin is inside the old skip zone (≤ segTop − overlap).
 local newSegTop, newFloor = segTop, floor
-if n > 0 and (segTop == nil or pmin <= segTop - ov) then
+if not unord and n > 0 and (segTop == nil or pmin <= segTop - ov) then
   if newSegTop == nil or atop > newSegTop then newSegTop = atop end
   if newFloor == nil or pmin < newFloor then newFloor = pmin end
 end
 local newTop = top
 if pmax ~= nil and (newTop == nil or pmax > newTop) then newTop = pmax end
 
-local folded, skipped = 0, 0
+local folded, skipped, late = 0, 0, 0
 local pageSeen = {}
 local days = {}
 local hourInc = {}
@@ -300,7 +408,7 @@ local sLast, sOk, sFail, sFirst
 for _, e in ipairs(E) do
   local trace, t = e[1], e[2]
   local skip = false
-  if t < cutoff then skip = true
+  if t < ccut then skip = true
   elseif skipLo ~= nil and t >= skipLo and t <= skipHi then skip = true
   elseif pageSeen[trace] then skip = true
   elseif redis.call('ZSCORE', seenTop, trace) or redis.call('ZSCORE', seenFloor, trace) then skip = true
@@ -310,6 +418,8 @@ for _, e in ipairs(E) do
     skipped = skipped + 1
   else
     folded = folded + 1
+    -- Not listed when the last complete read passed its time: Zoom published it late.
+    if wm ~= nil and t <= wm then late = late + 1 end
     local di, h, cls, key = e[3], e[4], e[5], e[6]
     local d = days[di]
     if d == nil then
@@ -345,7 +455,7 @@ for _, e in ipairs(E) do
     if ok and (sOk == nil or t > sOk) then sOk = t end
     if failed and (sFail == nil or t > sFail) then sFail = t end
     fams[e[7]] = true
-    if t >= topEdge - ov then topAdd[#topAdd + 1] = fmt(t); topAdd[#topAdd + 1] = trace end
+    if unord or not trusted or t >= topEdge - lb then topAdd[#topAdd + 1] = fmt(t); topAdd[#topAdd + 1] = trace end
     if newFloor ~= nil and t <= newFloor + ov then floorAdd[#floorAdd + 1] = fmt(t); floorAdd[#floorAdd + 1] = trace end
     if e[8] ~= '' then
       sampleAdd[#sampleAdd + 1] = fmt(t)
@@ -389,6 +499,11 @@ if folded > 0 then
   if tonumber(cur[4]) == nil or sFirst < tonumber(cur[4]) then set[#set + 1] = 'firstSeen'; set[#set + 1] = fmt(sFirst) end
   if #set > 0 then redis.call('HSET', summary, unpack(set)) end
   redis.call('HINCRBY', summary, 'ingested', folded)
+  if late > 0 then
+    redis.call('HINCRBY', summary, 'late', late)
+    redis.call('HSET', summary, 'lateAt', ARGV[4])
+    redis.call('HINCRBY', rs, 'rlate', late)
+  end
   for fam, _ in pairs(fams) do
     if redis.call('SADD', families, fam) == 1 then newFamilies[#newFamilies + 1] = fam end
   end
@@ -400,16 +515,34 @@ end
 if #topAdd > 0 then redis.call('ZADD', seenTop, unpack(topAdd)) end
 if #floorAdd > 0 then redis.call('ZADD', seenFloor, unpack(floorAdd)) end
 
-local complete = (n == 0) or (ARGV[3] == '') or (pmin < cutoff)
+-- Complete only at the end of the listing, or (newest first, as checked on every page) once a
+-- page reaches below the cutoff. A page without entries keeps the state and follows its token.
+local complete = (ARGV[3] == '') or ((not unord) and n > 0 and pmin < cutoff)
 if complete then
   local w = wm
   if newTop ~= nil and (w == nil or newTop > w) then w = newTop end
   if w ~= nil then
     redis.call('HSET', rs, 'watermark', fmt(w))
-    redis.call('ZREMRANGEBYSCORE', seenTop, '-inf', '(' .. fmt(w - ov))
+    redis.call('ZREMRANGEBYSCORE', seenTop, '-inf', '(' .. fmt(w - lb))
+    -- At most seenCap ids, but never one the next read's overlap needs (>= w - overlap); the
+    -- next read counts only from above what was dropped.
+    local dfloor = w - lb
+    local extra = redis.call('ZCARD', seenTop) - math.max(seenCap, redis.call('ZCOUNT', seenTop, fmt(w - ov), '+inf'))
+    if extra > 0 then
+      local last = redis.call('ZRANGE', seenTop, extra - 1, extra - 1, 'WITHSCORES')
+      redis.call('ZREMRANGEBYRANK', seenTop, 0, extra - 1)
+      if last[2] ~= nil and tonumber(last[2]) + 1 > dfloor then dfloor = tonumber(last[2]) + 1 end
+    end
+    redis.call('HSET', rs, 'dfloor', fmt(dfloor))
   end
-  redis.call('HSET', rs, 'lastComplete', ARGV[4])
-  redis.call('HDEL', rs, 'cutoff', 'startedAt', 'segTop', 'floor', 'top', 'atop', 'token', 'tokenAt', 'duration')
+  -- What this read was like (SPEC §4.3 evidence quality), kept until the next read completes.
+  local q = redis.call('HMGET', rs, 'dis', 'rheld', 'rbad', 'rlate')
+  local dis, held, bad = q[1] == '1', tonumber(q[2]) or 0, tonumber(q[3]) or 0
+  redis.call('HSET', rs, 'lastComplete', ARGV[4], 'qdis', dis and '1' or '0', 'qheld', fmt(held), 'qbad', fmt(bad), 'qlate', q[4] or '0')
+  if not dis and held == 0 and bad == 0 then redis.call('HSET', rs, 'lastClean', ARGV[4]) end
+  if dis then redis.call('HSET', rs, 'whole', '1') else redis.call('HDEL', rs, 'whole') end
+  redis.call('HDEL', rs, 'cutoff', 'startedAt', 'segTop', 'floor', 'top', 'atop', 'token', 'tokenAt', 'duration',
+    'ccut', 'unord', 'dis', 'rheld', 'rbad', 'rlate', 'plast', 'opg')
   redis.call('DEL', seenFloor)
   for _, f in ipairs(redis.call('HKEYS', hours)) do
     local c = string.find(f, ':', 3, true)
@@ -417,7 +550,9 @@ if complete then
     if h == nil or h < minHour then redis.call('HDEL', hours, f) end
   end
 else
+  if not unord and not trusted then redis.call('HINCRBY', rs, 'opg', 1) end
   local set = {'token', ARGV[3], 'tokenAt', ARGV[4], 'duration', ARGV[5]}
+  if pmin ~= nil then set[#set + 1] = 'plast'; set[#set + 1] = fmt(pmin) end
   if newSegTop ~= nil then set[#set + 1] = 'segTop'; set[#set + 1] = fmt(newSegTop) end
   if newFloor ~= nil then set[#set + 1] = 'floor'; set[#set + 1] = fmt(newFloor) end
   if newTop ~= nil then set[#set + 1] = 'top'; set[#set + 1] = fmt(newTop) end
@@ -425,14 +560,18 @@ else
   redis.call('HSET', rs, unpack(set))
   if newFloor ~= nil then
     redis.call('ZREMRANGEBYSCORE', seenFloor, '(' .. fmt(newFloor + ov), '+inf')
-    if newSegTop ~= nil and newFloor + ov < newSegTop - ov then
-      redis.call('ZREMRANGEBYSCORE', seenTop, '(' .. fmt(newFloor + ov), '(' .. fmt(newSegTop - ov))
+    -- Ids inside the zone are not needed for restarts, only those the next read's lookback
+    -- reaches (>= the newest time seen minus the lookback).
+    local hi = newSegTop ~= nil and newSegTop - ov or nil
+    if hi ~= nil and newTop ~= nil and newTop - lb < hi then hi = newTop - lb end
+    if trusted and hi ~= nil and newFloor + ov < hi then
+      redis.call('ZREMRANGEBYSCORE', seenTop, '(' .. fmt(newFloor + ov), '(' .. fmt(hi))
     end
   end
   redis.call('PEXPIRE', lock, ARGV[14] or '300000')
 end
 if folded > 0 or complete then redis.call('INCR', KEYS[9]) end
-local out = {folded, skipped, complete and 1 or 0}
+local out = {folded, skipped, complete and 1 or 0, late, unord and 1 or 0}
 for _, f in ipairs(newFamilies) do out[#out + 1] = f end
 return out
 `;
@@ -571,9 +710,24 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     lock: (appId: string) => keys.k('readlock', appId),
   };
 
+  const READ_FIELDS = ['lastComplete', 'lastClean', 'startedAt', 'cutoff', 'qdis', 'qheld', 'qbad', 'qlate'] as const;
+  const parseRead = (v: Array<string | null>): ReadHealth => {
+    const [lastComplete, lastClean, startedAt, cutoff, qdis, qheld, qbad, qlate] = v.map((x) => x ?? undefined);
+    const r: ReadHealth = {};
+    const lc = num(lastComplete);
+    if (lc !== undefined) {
+      r.lastComplete = lc;
+      r.quality = { unordered: qdis === '1', heldBack: num(qheld) ?? 0, unreadable: num(qbad) ?? 0, late: num(qlate) ?? 0 };
+    }
+    const clean = num(lastClean);
+    if (clean !== undefined) r.lastClean = clean;
+    if (num(cutoff) !== undefined) r.inProgressSince = num(startedAt) ?? 0;
+    return r;
+  };
+
   const parseSummary = (h: Record<string, string>, families: string[], rs: Record<string, string>): UsageSummary => {
     const s: UsageSummary = { ingested: num(h.ingested) ?? 0, families: [...families].sort() };
-    const set = (name: 'lastCall' | 'lastSuccess' | 'lastFailure' | 'firstSeen', v: string | undefined) => {
+    const set = (name: 'lastCall' | 'lastSuccess' | 'lastFailure' | 'firstSeen' | 'lateAt' | 'late', v: string | undefined) => {
       const n = num(v);
       if (n !== undefined) s[name] = n;
     };
@@ -581,6 +735,8 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     set('lastSuccess', h.lastSuccess);
     set('lastFailure', h.lastFailure);
     set('firstSeen', h.firstSeen);
+    set('lateAt', h.lateAt);
+    set('late', h.late);
     const lc = num(rs.lastComplete);
     if (lc !== undefined) s.lastComplete = lc;
     return s;
@@ -590,7 +746,7 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
     const out = new Map<string, UsageSummary>();
     if (appIds.length === 0) return out;
     const pipe = redis.pipeline();
-    for (const id of appIds) pipe.hgetall(k.summary(id)).smembers(k.families(id)).hmget(k.readstate(id), 'lastComplete');
+    for (const id of appIds) pipe.hgetall(k.summary(id)).smembers(k.families(id)).hmget(k.readstate(id), ...READ_FIELDS);
     const rows = (await pipe.exec()) ?? [];
     appIds.forEach((id, i) => {
       const [e1, h] = rows[i * 3] ?? [];
@@ -598,8 +754,10 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
       const [e3, rs] = rows[i * 3 + 2] ?? [];
       const err = e1 ?? e2 ?? e3;
       if (err) throw err;
-      const lc = (rs as Array<string | null> | undefined)?.[0];
-      out.set(id, parseSummary((h ?? {}) as Record<string, string>, (fams ?? []) as string[], lc ? { lastComplete: lc } : {}));
+      const read = parseRead((rs ?? []) as Array<string | null>);
+      const lc = read.lastComplete;
+      const summary = parseSummary((h ?? {}) as Record<string, string>, (fams ?? []) as string[], lc !== undefined ? { lastComplete: String(lc) } : {});
+      out.set(id, { ...summary, read });
     });
     return out;
   }
@@ -776,11 +934,19 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
       const wm = num(h.watermark);
       const lc = num(h.lastComplete);
       if (wm !== undefined) state.watermark = wm;
-      if (lc !== undefined) state.lastComplete = lc;
+      if (lc !== undefined) {
+        state.lastComplete = lc;
+        state.quality = { unordered: h.qdis === '1', heldBack: num(h.qheld) ?? 0, unreadable: num(h.qbad) ?? 0, late: num(h.qlate) ?? 0 };
+      }
+      const clean = num(h.lastClean);
+      if (clean !== undefined) state.lastClean = clean;
+      if (h.whole === '1') state.readWhole = true;
       const cutoff = num(h.cutoff);
       if (cutoff !== undefined) {
-        const p: NonNullable<ReadState['inProgress']> = { cutoff, startedAt: num(h.startedAt) ?? 0 };
-        const opt = { segTop: num(h.segTop), floor: num(h.floor), top: num(h.top), tokenAt: num(h.tokenAt), duration: num(h.duration) };
+        const p: NonNullable<ReadState['inProgress']> = { cutoff, startedAt: num(h.startedAt) ?? 0, unordered: h.unord === '1' };
+        const opt = {
+          segTop: num(h.segTop), floor: num(h.floor), top: num(h.top), tokenAt: num(h.tokenAt), duration: num(h.duration), lastPageMin: num(h.plast),
+        };
         for (const [name, v] of Object.entries(opt)) if (v !== undefined) (p as unknown as Record<string, number>)[name] = v;
         if (h.token) p.token = h.token;
         state.inProgress = p;
@@ -811,6 +977,7 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
         USAGE_RETENTION_DAYS * DAY_MS,
         entries.length,
       ];
+      const tail = [READ_LOCK_TTL_MS, LOOKBACK_MS, input.ordered ? '1' : '0', input.heldBack, input.unreadable, SEEN_CAP, TRUST_PAGES];
       const endpointIndex = new Map<string, number>();
       const endpointPairs: Array<[string, string]> = [];
       const rows: Array<[string, number, number, number, string, number, string]> = [];
@@ -830,7 +997,7 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
         }
         rows.push([e.traceId, e.time, di, e.hour, e.statusClass, ei, e.time < sampleFloor ? '' : JSON.stringify(e.sample)]);
       }
-      argv.push(JSON.stringify(endpointPairs), JSON.stringify(rows), READ_LOCK_TTL_MS);
+      argv.push(JSON.stringify(endpointPairs), JSON.stringify(rows), ...tail);
       const fixed = [
         k.readstate(appId), k.seenTop(appId), k.seenFloor(appId), k.hours(appId),
         k.summary(appId), k.families(appId), k.sample(appId), k.lock(appId), statusEpochKey(keys),
@@ -842,7 +1009,9 @@ export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore
         folded: Number(r[0]),
         skipped: Number(r[1]),
         complete: Number(r[2]) === 1,
-        newFamilies: r.slice(3).map(String),
+        late: Number(r[3]),
+        unordered: Number(r[4]) === 1,
+        newFamilies: r.slice(5).map(String),
       };
     },
   };

@@ -374,8 +374,8 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
       const res = await call({ method: 'GET', endpoint: ENDPOINTS.getApp, path: appPath(appId), scope: ZOOM_SCOPES.getApp });
       if (isAppGone(res)) return null;
       if (res.status < 200 || res.status >= 300) throw finalError(ENDPOINTS.getApp, ZOOM_SCOPES.getApp, res);
-      const info = readAppInfo(res.body);
-      if (!info) throw malformed(ENDPOINTS.getApp, res.status, 'the app has no app_id');
+      const info = readAppInfo(res.body, appId);
+      if (!info) throw malformed(ENDPOINTS.getApp, res.status, 'the answer is not an object');
       return info;
     },
 
@@ -455,29 +455,40 @@ function readAppSummary(raw: unknown): ZoomAppSummary | null {
   return app;
 }
 
-function readAppInfo(raw: unknown): ZoomAppInfo | null {
+/** Get app: every field is optional in Zoom's schema; without `app_id`, it is the app asked for. */
+function readAppInfo(raw: unknown, askedFor: string): ZoomAppInfo | null {
   const o = asObject(raw);
-  if (!o || !nonEmpty(o.app_id)) return null;
-  const app: ZoomAppInfo = { app_id: o.app_id, app_name: typeof o.app_name === 'string' ? o.app_name : '' };
+  if (!o) return null;
+  const app: ZoomAppInfo = { app_id: nonEmpty(o.app_id) ? o.app_id : askedFor, app_name: typeof o.app_name === 'string' ? o.app_name : '' };
   if (typeof o.app_type === 'string') app.app_type = o.app_type;
   if (typeof o.app_status === 'string') app.app_status = o.app_status;
   if (typeof o.app_description === 'string') app.app_description = o.app_description;
   return app;
 }
 
-/** One call-log entry, normalised (time as a digit string, method upper-case), or null if unusable. */
+/**
+ * Below this, a `time` is taken as epoch seconds (ms). 1e11 ms is March 1973 and 1e11 s is the
+ * year 5138: no real call-log time is ambiguous.
+ */
+const SECONDS_BELOW = 1e11;
+
+/**
+ * One call-log entry, normalised (time as epoch-ms digits, method upper-case), or null if its time
+ * cannot be read. `trace_id`, `method`, `url_pattern` and `http_status` are all optional in Zoom's
+ * schema (failed calls may lack exactly those): an entry without them is still a call.
+ */
 function readCallLog(raw: unknown): ZoomCallLog | null {
   const o = asObject(raw);
-  if (!o || !nonEmpty(o.trace_id) || !nonEmpty(o.url_pattern) || !nonEmpty(o.method)) return null;
+  if (!o) return null;
   const timeText = typeof o.time === 'number' ? String(o.time) : typeof o.time === 'string' ? o.time.trim() : '';
-  if (!/^\d{1,15}$/.test(timeText) || Number(timeText) <= 0) return null;
+  if (!/^\d{1,15}(\.\d{1,6})?$/.test(timeText) || Number(timeText) <= 0) return null;
+  const asNumber = Number(timeText);
+  const ms = Math.round(asNumber < SECONDS_BELOW ? asNumber * 1000 : asNumber);
+  const entry: ZoomCallLog = { time: String(ms) };
   const status = typeof o.http_status === 'string' && /^\d{3}$/.test(o.http_status) ? Number(o.http_status) : o.http_status;
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599) return null;
-  return {
-    url_pattern: o.url_pattern,
-    time: String(Number(timeText)),
-    http_status: status,
-    method: o.method.trim().toUpperCase(),
-    trace_id: o.trace_id,
-  };
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) entry.http_status = status;
+  if (nonEmpty(o.url_pattern)) entry.url_pattern = o.url_pattern;
+  if (nonEmpty(o.method)) entry.method = o.method.trim().toUpperCase();
+  if (nonEmpty(o.trace_id)) entry.trace_id = o.trace_id;
+  return entry;
 }

@@ -9,7 +9,10 @@ export interface ZoomAppSummary {
   app_developer_type?: string;
 }
 
-/** `GET /marketplace/apps/{appId}` (fields we use). */
+/**
+ * `GET /marketplace/apps/{appId}` (fields we use). Every field is optional in Zoom's schema and
+ * `app_id` has been seen missing in live answers: the client falls back to the id it asked for.
+ */
 export interface ZoomAppInfo {
   app_id: string;
   app_name: string;
@@ -18,14 +21,20 @@ export interface ZoomAppInfo {
   app_description?: string;
 }
 
-/** One entry of `GET /marketplace/apps/{appId}/api_call_logs`. */
+/**
+ * One entry of `GET /marketplace/apps/{appId}/api_call_logs`. Every field is optional in Zoom's
+ * schema; the client keeps an entry whenever its time can be read (a call with no time cannot be
+ * placed in any window) and counts the others as unreadable.
+ */
 export interface ZoomCallLog {
-  url_pattern: string;
-  /** Epoch milliseconds, as a string. */
+  url_pattern?: string;
+  /** Epoch milliseconds, as a digit string (the client converts seconds, recognised by magnitude). */
   time: string;
-  http_status: number;
-  method: string;
-  trace_id: string;
+  /** Absent when Zoom gave none (counted in the `other` status class). */
+  http_status?: number;
+  method?: string;
+  /** Absent when Zoom gave none: the entry is then deduplicated by a fingerprint. */
+  trace_id?: string;
 }
 
 export type LogDuration = 7 | 14 | 30;
@@ -34,7 +43,7 @@ export interface CallLogPage {
   entries: ZoomCallLog[];
   /** Empty string when there is no further page. */
   nextPageToken: string;
-  /** Entries of this page dropped as unreadable (missing trace_id, non-numeric time, …). */
+  /** Entries of this page dropped as unreadable (no readable time, not an object, …). */
   skipped?: number;
 }
 

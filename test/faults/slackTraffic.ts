@@ -12,6 +12,8 @@ import { visibleText } from '../helpers/boot';
 import { ACCOUNT_ID, DAY, PEOPLE } from '../integration/approvals.harness';
 import { createAppStore } from '../../src/store/apps';
 import type { Keys } from '../../src/store/keys';
+import { createUsageStore } from '../../src/store/usage';
+import { recordCleanRead } from '../helpers/pollFixture';
 
 export interface Delivery {
   /** HTTP status, or 0 when nothing answered within the timeout. */
@@ -133,6 +135,8 @@ export async function seedDisabledApp(redis: Redis, keys: Keys, zoom: FakeZoom, 
   const apps = createAppStore(redis, keys, ['default']);
   const moved = await apps.transition(appId, 'active', 'disabled', { disabledAt: Date.now() - disabledAgoMs, disabledBy: PEOPLE.dave });
   if (!moved) throw new Error(`could not disable ${appId}`);
+  // A removal needs a clean read of the app's call logs (SPEC §4.3).
+  await recordCleanRead(createUsageStore({ redis, keys }), appId, Date.now());
   return { appId, name };
 }
 

@@ -1,6 +1,7 @@
 /** The fake Zoom server and Redis connection that the poll tests share, opened and closed once per file. */
 import { Redis } from 'ioredis';
 import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import type { UsageStore } from '../../src/store/usage';
 import { dropPrefix } from './env';
 
 export interface PollFixture {
@@ -20,4 +21,21 @@ export async function closePollFixture(fixture: PollFixture, filePrefix: string)
   await dropPrefix(filePrefix, undefined, { family: true });
   await fixture.redis.quit();
   await fixture.fake.close();
+}
+
+/**
+ * Records a complete, clean read of an app's call logs that found nothing (what a poll of an app
+ * with no calls leaves), without asking Zoom: a removal needs one (SPEC §4.3).
+ */
+export async function recordCleanRead(usage: UsageStore, appId: string, now: number): Promise<void> {
+  const lock = await usage.acquireReadLock(appId);
+  if (lock === null) throw new Error(`recordCleanRead: the read lock of ${appId} is taken`);
+  try {
+    await usage.foldPage({
+      appId, entries: [], cutoff: 0, firstOfAttempt: true, nextPageToken: '', duration: 30, now, lockToken: lock,
+      ordered: true, heldBack: 0, unreadable: 0,
+    });
+  } finally {
+    await usage.releaseReadLock(appId, lock);
+  }
 }

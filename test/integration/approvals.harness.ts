@@ -10,6 +10,7 @@ import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
 import type { StartOptions } from '../../src/main';
 import type { StoredRequest } from '../../src/domain/approval';
 import { createRequestStore, type RequestStore } from '../../src/store/requests';
+import { recordCleanRead } from '../helpers/pollFixture';
 
 export const DAY = 86_400_000;
 export const ACCOUNT_ID = 'acct-test';
@@ -127,6 +128,8 @@ export async function seedApp(
     await s.apps.transition(appId, 'active', 'disabled', { disabledAt: at, disabledBy: PEOPLE.dave });
   }
   if (opts.inZoom !== false) (opts.zoom ?? zoomOf.get(b))?.addApp(ACCOUNT_ID, { app_id: appId, app_name: name });
+  // A removal needs a clean read of the app's call logs (SPEC §4.3): record one that found nothing.
+  if (opts.state === 'disabled') await recordCleanRead(s.usage, appId, s.clock());
   return { appId, name };
 }
 

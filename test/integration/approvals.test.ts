@@ -3,6 +3,7 @@
  * and button clicks into the real receiver, fake Slack and Zoom on loopback, real Redis, the
  * execution in the real BullMQ worker.
  */
+import { pollApp } from '../../src/jobs/pollApp';
 import { createApprovalFlow } from '../../src/slack/approvals';
 import { ACTION } from '../../src/slack/ids';
 import {
@@ -283,6 +284,45 @@ describe('remove', () => {
     }, 'the dry-run card');
     expect(shown).toContain(`would have sent DELETE /marketplace/apps/${app.appId}`);
     expect(buttons(await card(h, id))).toEqual([]);
+  });
+});
+
+describe('remove on degraded evidence', () => {
+  /** A real poll of the app's call logs through the running services. */
+  const readLogs = async (appId: string) => {
+    const s = h.b.running.services;
+    return pollApp({ zoom: s.zoom.get('default')!, usage: s.usage, clock: s.clock, log: s.log, appId });
+  };
+
+  it('is refused with a sentence until a clean read; status and app say why; the execution re-check refuses too', async () => {
+    const app = await seedApp(h.b, { state: 'disabled', name: 'Degraded JWT' });
+    // Zoom sends an entry the bot cannot read: the read completes, its evidence is degraded.
+    h.zoom.setLogShape(app.appId, { unreadablePerPage: 1 });
+    const degraded = await readLogs(app.appId);
+
+    const refused = await command(h.b, `remove ${app.appId} soaked a week, no calls`);
+    expect(refused.id).toBeUndefined();
+    expect(refused.text).toMatch(/evidence for \*Degraded JWT\* is not complete: 1 entry Zoom sent could not be read and was dropped\. Removal is refused until a clean read/);
+    expect(refused.text).toMatch(/Nothing was opened/);
+    expect((await command(h.b, 'status')).text).toMatch(/Degraded JWT[\s\S]*Evidence degraded: 1 entry Zoom sent could not be read and was dropped/);
+    expect((await command(h.b, `app ${app.appId}`)).text).toMatch(/Evidence degraded: 1 entry Zoom sent could not be read and was dropped/);
+    expect(degraded).toMatchObject({ complete: true, unreadable: 1 });
+
+    // Zoom answers cleanly again: the next read makes the evidence whole.
+    h.zoom.setLogShape(app.appId, {});
+    expect(await readLogs(app.appId)).toMatchObject({ complete: true, unreadable: 0 });
+    expect((await command(h.b, `app ${app.appId}`)).text).toMatch(/Last complete read .*: clean\./);
+    const id = await openRequest(h.b, `remove ${app.appId} soaked a week, no calls`);
+
+    // Degraded again before the sign-off completes: execution stops at its re-check.
+    h.zoom.setLogShape(app.appId, { order: 'oldest', listFuture: true });
+    h.zoom.addLogs(app.appId, [{ time: String(h.b.running.services.clock() + 400 * DAY), http_status: 200, trace_id: 'from-the-future' }]);
+    expect(await readLogs(app.appId)).toMatchObject({ complete: true, heldBack: 1 });
+    await click(h.b, ACTION.approve, id, PEOPLE.bob);
+    await click(h.b, ACTION.approve, id, PEOPLE.carol);
+    const aborted = await waitForStatus(h.store, id, 'aborted');
+    expect(JSON.stringify(aborted)).toMatch(/call-log evidence is not complete \(1 entry dated in the future was held back, not counted\)/);
+    expect(h.zoom.deleted).not.toContain(app.appId);
   });
 });
 

@@ -311,6 +311,20 @@ describe('evidence in Slack', () => {
     expect(visibleText((await app.command('untrack Forgotten Sync')).json)).toContain('Stopped tracking');
   });
 
+  it('counts a call Zoom published late and exports it, and says in status when entries were dropped', async () => {
+    const before = (await services().usage.summary(SCIM)).ingested;
+    // Published now, dated two hours back: below the last read's newest entry.
+    zoom.addLogs(SCIM, [{ method: 'GET', url_pattern: 'https://api.zoom.us/v2/scim2/Users', time: String(Date.now() - 2 * 60 * MIN), http_status: 401, trace_id: 'published-late' }]);
+    zoom.setLogShape(SCIM, { unreadablePerPage: 1 });
+    await pollNow(app);
+    expect((await services().usage.summary(SCIM)).ingested).toBe(before + 1);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/zoomjwt_call_log_entries_late_total\{[^}]*account="default"[^}]*\} 1\n/);
+    expect(metrics).toMatch(/zoomjwt_call_log_entries_not_counted_total\{[^}]*reason="unreadable"[^}]*\} 1\n/);
+    expect(visibleText((await app.command('status')).json)).toMatch(/Azure SCIM JWT[\s\S]*Evidence degraded: 1 entry Zoom sent could not be read and was dropped/);
+    expect(visibleText((await app.command(`app ${SCIM}`)).json)).toMatch(/1 call counted late/);
+  });
+
   it('shows a missing scope as a readable problem in status', async () => {
     zoom.setScopes(ACCOUNT_ID, ALL_SCOPES.filter((s) => s !== 'marketplace:read:list_api_logs:admin'));
     try {

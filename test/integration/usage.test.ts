@@ -12,7 +12,7 @@ import { utcDay } from '../../src/domain/format';
 import { pollApp, toFoldEntry } from '../../src/jobs/pollApp';
 import { createLogger } from '../../src/log';
 import { createKeys, type Keys } from '../../src/store/keys';
-import { createUsageStore, DAY_MS, HOUR_MS, OVERLAP_MS, type UsageStore } from '../../src/store/usage';
+import { createUsageStore, DAY_MS, HOUR_MS, LOOKBACK_MS, OVERLAP_MS, SEEN_CAP, type UsageStore } from '../../src/store/usage';
 import { ZoomError, ZoomPausedError } from '../../src/zoom/errors';
 import type { LogDuration, ZoomApi, ZoomCallLog } from '../../src/zoom/types';
 import { dropPrefix } from '../helpers/env';
@@ -65,6 +65,9 @@ async function foldAll(usage: UsageStore, appId: string, entries: ZoomCallLog[],
         duration: 30,
         now,
         lockToken: lock,
+        ordered: true,
+        heldBack: 0,
+        unreadable: 0,
       });
       families.push(...r.newFamilies);
       if (r.complete) break;
@@ -278,7 +281,7 @@ describe('windows', () => {
     expect(many.get('nope')).toMatchObject({ calls24h: 0, calls7d: 0, prev7d: 0 });
     const summaries = await usage.summaryMany(['a', 'nope']);
     expect(summaries.get('a')?.ingested).toBe(2);
-    expect(summaries.get('nope')).toEqual({ ingested: 0, families: [] });
+    expect(summaries.get('nope')).toEqual({ ingested: 0, families: [], read: {} });
   });
 
   test('failures and successes since a moment, per endpoint', async () => {
@@ -311,6 +314,37 @@ describe('windows', () => {
     // Older than the hourly counters: whole UTC days.
     const old = await usage.failuresSince('app', T0 - 20 * DAY_MS, T0);
     expect(old).toMatchObject({ count: 4, granularity: 'day' });
+  });
+});
+
+describe('the late-arrival lookback', () => {
+  test('keeps at most SEEN_CAP ids, and a read that meets every entry again (read whole) counts none twice', async () => {
+    const { usage, prefix } = setup();
+    const now = Date.UTC(2026, 5, 15, 12);
+    // 12,000 calls in the last 3 hours: more ids than the cap inside the 6-hour lookback.
+    const entries = Array.from({ length: 12_000 }, (_, i) => call(now - 3 * HOUR_MS + Math.floor((i * 3 * HOUR_MS) / 12_000)));
+    await foldAll(usage, 'busy', entries, now);
+    expect((await usage.summary('busy')).ingested).toBe(12_000);
+    expect(await redis.zcard(`{${prefix}}:seen:busy:top`)).toBe(SEEN_CAP);
+
+    // Zoom lists them all again, out of order: a whole read, every entry deduplicated or below the floor.
+    const shuffled = [...entries].reverse();
+    const lock = (await usage.acquireReadLock('busy'))!;
+    const state = await usage.readState('busy');
+    let folded = 0;
+    for (let i = 0; i < shuffled.length; i += 100) {
+      const r = await usage.foldPage({
+        appId: 'busy', entries: shuffled.slice(i, i + 100).map((e) => toFoldEntry(e)!), cutoff: state.watermark! - OVERLAP_MS,
+        firstOfAttempt: i === 0, nextPageToken: i + 100 < shuffled.length ? `p${i + 100}` : '', duration: 7, now: now + 60_000, lockToken: lock,
+        ordered: false, heldBack: 0, unreadable: 0,
+      });
+      folded += r.folded;
+      expect(r.complete).toBe(i + 100 >= shuffled.length);
+    }
+    await usage.releaseReadLock('busy', lock);
+    expect(folded).toBe(0);
+    expect((await usage.summary('busy')).ingested).toBe(12_000);
+    expect((await usage.readState('busy')).quality).toMatchObject({ unordered: true, late: 0 });
   });
 });
 
@@ -349,8 +383,12 @@ describe('memory', () => {
     // and the install's one status epoch.
     expect((await appKeys()).length).toBe(days + 7);
     const perMinute = total / (30 * 24 * 60);
+    // The late-arrival lookback (6 hours) of ids, at most SEEN_CAP.
     const seenTop = await redis.zcard(`{${prefix}}:seen:big:top`);
-    expect(seenTop).toBeLessThanOrEqual(Math.ceil(perMinute * 10) + 2);
+    expect(seenTop).toBeLessThanOrEqual(Math.min(SEEN_CAP, Math.ceil(perMinute * (LOOKBACK_MS / 60_000)) + 2));
+    expect(seenTop).toBeGreaterThanOrEqual(Math.floor(perMinute * (LOOKBACK_MS / 60_000)) - 2);
+    const seenBytes = Number(await redis.call('MEMORY', 'USAGE', `{${prefix}}:seen:big:top`));
+    process.stdout.write(`late-arrival lookback: ${seenTop} ids, ${seenBytes} bytes of Redis (${Math.round(seenBytes / seenTop)} per id)\n`);
     expect(await redis.exists(`{${prefix}}:seen:big:floor`)).toBe(0);
     // t, s, e and one x field per failing endpoint (2 here) per hour, for at most 361 hours.
     expect(await redis.hlen(`{${prefix}}:hours:big`)).toBeLessThanOrEqual((15 * 24 + 1) * 5);
@@ -369,7 +407,7 @@ describe('memory', () => {
     expect(second.complete).toBe(true);
     expect((await usage.summary('big')).ingested).toBe(total + 2_000);
     expect((await appKeys()).length).toBeLessThanOrEqual(days + 2 + 6);
-    expect(await redis.zcard(`{${prefix}}:seen:big:top`)).toBeLessThanOrEqual(Math.ceil((2000 / (24 * 60)) * 10) + 2);
+    expect(await redis.zcard(`{${prefix}}:seen:big:top`)).toBeLessThanOrEqual(Math.ceil((2000 / (24 * 60)) * (LOOKBACK_MS / 60_000)) + 2);
   });
 });
 

@@ -166,6 +166,18 @@ describe('execution re-check', () => {
     expect(executionRecheck({ action: 'remove', evidence }, disabled, undefined)).toMatch(/re-enabled and disabled again/);
     expect(executionRecheck({ action: 'remove', evidence: { ...evidence, disabledAt: NOW - 8 * DAY } }, disabled, undefined)).toBeUndefined();
   });
+  it('stops a removal while the call-log evidence is degraded, and says why in words', () => {
+    const disabled = app({ state: 'disabled', disabledAt: NOW - 8 * DAY });
+    const clean = { lastComplete: NOW - 60_000, lastClean: NOW - 60_000, quality: { unordered: false, heldBack: 0, unreadable: 0, late: 2 } };
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { read: clean })).toBeUndefined();
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { read: {} })).toMatch(/not been read to the end yet/);
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { read: { ...clean, inProgressSince: NOW } })).toMatch(/has not reached the end of the listing yet/);
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { read: { ...clean, quality: { ...clean.quality, unordered: true } } })).toMatch(/out of order/);
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { read: { ...clean, quality: { ...clean.quality, heldBack: 2 } } })).toMatch(/2 entries dated in the future were held back/);
+    expect(executionRecheck({ action: 'remove' }, disabled, undefined, { read: { ...clean, quality: { ...clean.quality, unreadable: 1 } } })).toMatch(/1 entry Zoom sent could not be read and was dropped/);
+    // Other actions do not stake anything on the counts.
+    expect(executionRecheck({ action: 'enable' }, disabled, undefined, { read: {} })).toBeUndefined();
+  });
 });
 
 describe('lifecycle and operator steps', () => {

@@ -5,6 +5,7 @@
  * A pure function of stored data and `now`.
  */
 import type { TrackedApp } from '../../domain/app';
+import { degradedSentence } from '../../domain/evidenceQuality';
 import { auditSummaryMrkdwn, formatCount, sparkline, timeAgo, truncate } from '../../domain/format';
 import { GENERIC_MIGRATION_GUIDE, guessIntegrations, type IntegrationGuess, type MigrationGuide } from '../../domain/integrations';
 import type { AuditEntry } from '../../store/audit';
@@ -88,7 +89,22 @@ function callsText(m: AppDetailModel, now: number): string {
     `30 d: *${formatCount(totals.total)}* calls, ${formatCount(totals.failed)} failed${pct} · 7 d: *${formatCount(m.window.calls7d)}* · 24 h: *${formatCount(m.window.calls24h)}*` +
       (busiest ? ` · busiest day ${busiest.day} (${formatCount(busiest.total)})` : ''),
     `Last call ${timeAgo(m.summary.lastCall, now)} · last success ${timeAgo(m.summary.lastSuccess, now)} · last failure ${timeAgo(m.summary.lastFailure, now)}`,
+    ...readLines(m, now),
   ].join('\n');
+}
+
+/** How trustworthy the counts above are: degraded reads in words, late arrivals counted. */
+function readLines(m: AppDetailModel, now: number): string[] {
+  const read = m.summary.read;
+  if (!read) return [];
+  const out: string[] = [];
+  const degraded = degradedSentence(read);
+  if (degraded) out.push(`:warning: ${degraded}`);
+  else if (read.lastComplete !== undefined) out.push(`Last complete read ${timeAgo(read.lastComplete, now)}: clean.`);
+  if ((m.summary.late ?? 0) > 0) {
+    out.push(`${formatCount(m.summary.late ?? 0)} call${m.summary.late === 1 ? '' : 's'} counted late (Zoom published them after a read had passed their time), the last ${timeAgo(m.summary.lateAt, now)}.`);
+  }
+  return out;
 }
 
 function sinceDisableText(m: AppDetailModel, now: number): string | undefined {

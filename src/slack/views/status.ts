@@ -10,6 +10,7 @@
 import type { ActionsMode } from '../../config';
 import type { CandidateApp, TrackedApp } from '../../domain/app';
 import { escapeMrkdwn, formatCount, timeAgo, timeUntil, trend, truncate } from '../../domain/format';
+import { degradedSentence } from '../../domain/evidenceQuality';
 import { guessIntegrations } from '../../domain/integrations';
 import type { PollHealth } from '../../store/health';
 import type { UsageSummary, UsageWindow } from '../../store/usage';
@@ -154,13 +155,16 @@ export function detailedEntry(row: StatusAppRow, now: number, soakPeriodMs: numb
   const guess = guessIntegrations({ appName: app.name, endpoints })[0];
   if (guess) lines.push(`Likely: ${escapeMrkdwn(guess.label)} (${guess.confidence})`);
   lines.push(`${ownerText(app)}${pendingText(row)}`);
+  const degraded = summary.read ? degradedSentence(summary.read) : undefined;
+  if (degraded) lines.push(`:warning: ${degraded}`);
   return lines.join('\n');
 }
 
 export function compactEntry(row: StatusAppRow, now: number, soakPeriodMs: number, multi: boolean): string {
   const { app, window: w, summary } = row;
   const calls = w.calls7d > 0 ? `${formatCount(w.calls7d)} calls in 7 d` : 'no calls in 7 d';
-  return `• ${nameId(app, multi)} — ${stateText(app, now, soakPeriodMs)} · ${calls} · last call ${timeAgo(summary.lastCall, now)} · ${ownerText(app)}${pendingText(row)}`;
+  const degraded = summary.read ? degradedSentence(summary.read) : undefined;
+  return `• ${nameId(app, multi)} — ${stateText(app, now, soakPeriodMs)} · ${calls} · last call ${timeAgo(summary.lastCall, now)} · ${ownerText(app)}${pendingText(row)}${degraded ? `\n   :warning: ${degraded}` : ''}`;
 }
 
 /** Joins entries, in order, into as few section texts as fit the budget; `count` entries each. */

@@ -66,6 +66,8 @@ export interface FakeSlack {
   responses: ResponseUrlPost[];
   messages: Map<string, StoredMessage>;
   addUser(user: FakeUser): void;
+  /** What `apps.connections.open` answers (Socket Mode's WebSocket URL). */
+  setSocketModeUrl(url: string): void;
   /** Whether `users.info` knows this id (unknown users get `user_not_found`, as in Slack). */
   knowsUser(id: string): boolean;
   setUsergroup(groupId: string, users: string[] | { error: string }): void;
@@ -118,6 +120,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const waiters: Array<() => void> = [];
   const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
+  let socketUrl: string | undefined;
 
   const publish = (activity: SlackActivity) => listeners.forEach((l) => l(activity));
 
@@ -178,6 +181,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       case 'views.update':
       case 'views.push':
         return { ok: true, view: { id: `V${++tsCounter}` } };
+      case 'apps.connections.open':
+        // Socket Mode: where the app opens its WebSocket (a test's fake Socket Mode server).
+        return socketUrl ? { ok: true, url: socketUrl } : { ok: false, error: 'invalid_auth' };
       default:
         return { ok: true };
     }
@@ -220,7 +226,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         return;
       }
       const auth = req.headers.authorization;
-      if (method !== 'auth.test' && method !== '' && !auth?.startsWith('Bearer xoxb-')) {
+      // As in Slack: apps.connections.open takes the app-level token, every other method the bot's.
+      const wanted = method === 'apps.connections.open' ? 'Bearer xapp-' : 'Bearer xoxb-';
+      if (method !== 'auth.test' && method !== '' && !auth?.startsWith(wanted)) {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'not_authed' }));
         return;
       }
@@ -260,6 +268,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     messages,
     addUser: (user) => void users.set(user.id, user),
     knowsUser: (id) => users.has(id),
+    setSocketModeUrl: (url) => {
+      socketUrl = url;
+    },
     setUsergroup: (groupId, members) => void groups.set(groupId, members),
     fail(method, failure, times = 1) {
       const queue = failures.get(method) ?? [];

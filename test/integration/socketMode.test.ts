@@ -1,0 +1,85 @@
+/**
+ * Socket Mode, through a fake WebSocket: the app opens its connection with
+ * `apps.connections.open`, and slash commands and clicks arrive as envelopes. The same rules hold
+ * as over HTTP: roles, the workspace check, answers only to Slack, exactly one execution.
+ */
+import { ACTION } from '../../src/slack/ids';
+import { actionBody, commandBody } from '../fakes/signing';
+import { startFakeSocketMode, type FakeSocketMode } from '../fakes/socketMode';
+import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { visibleText, type Booted } from '../helpers/boot';
+import { TEST_SECRETS } from '../helpers/env';
+import { ACCOUNT_ID, addPeople, bootOn, PEOPLE, seedApp, until, waitForStatus } from './approvals.harness';
+import { createRequestStore, type RequestStore } from '../../src/store/requests';
+
+let socket: FakeSocketMode;
+let slack: FakeSlack;
+let zoom: FakeZoom;
+let b: Booted;
+let store: RequestStore;
+
+beforeAll(async () => {
+  socket = await startFakeSocketMode();
+  slack = await startFakeSlack();
+  addPeople(slack);
+  slack.setSocketModeUrl(socket.url);
+  zoom = await startFakeZoom();
+  zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+  b = await bootOn('socket-mode', { zoom, slack }, { SLACK_APP_TOKEN: 'xapp-1-test-socket-token', ADMINS: PEOPLE.alice, ACTIONS_MODE: 'live' });
+  await socket.connected();
+  store = createRequestStore(b.running.services.redis, b.running.services.keys);
+});
+afterAll(async () => {
+  await b.stop();
+  await socket.close();
+  await slack.close();
+  await zoom.close();
+});
+
+/** A slash command envelope: Slack sends the form fields as a JSON payload. */
+const commandPayload = (text: string, fields: Record<string, string> = {}) => ({
+  ...Object.fromEntries(new URLSearchParams(commandBody({ text, response_url: `${slack.responseUrlBase}sm-${Math.random()}` }))),
+  ...fields,
+});
+const clickPayload = (actionId: string, value: string, user: string, responseUrl?: string) =>
+  JSON.parse(new URLSearchParams(actionBody({ action_id: actionId, value, user_id: user, ...(responseUrl ? { response_url: responseUrl } : {}) })).get('payload')!) as Record<string, unknown>;
+
+it('answers a slash command in its ack', async () => {
+  const ack = await socket.send('slash_commands', commandPayload('status', { user_id: PEOPLE.bob }));
+  expect(visibleText(ack?.payload)).toMatch(/zoomjwt status/);
+});
+
+it('holds the roles: a guest reads nothing, a member may not track', async () => {
+  const guest = await socket.send('slash_commands', commandPayload('status', { user_id: PEOPLE.guest }));
+  expect(visibleText(guest?.payload)).toMatch(/Only full members/);
+  const member = await socket.send('slash_commands', commandPayload('track someapp', { user_id: PEOPLE.mallory }));
+  expect(visibleText(member?.payload)).toMatch(/Only zoomjwt admins/);
+  expect(await b.running.services.apps.get('someapp')).toBeNull();
+});
+
+it('drops an envelope from another workspace without running it', async () => {
+  const ack = await socket.send('slash_commands', commandPayload('track foreign-app', { user_id: PEOPLE.alice, team_id: 'T0OTHER' }), 1_000);
+  expect(ack?.payload).toBeUndefined();
+  expect(await b.running.services.apps.get('foreign-app')).toBeNull();
+  expect(zoom.requests.some((r) => r.includes('foreign-app'))).toBe(false);
+});
+
+it('signs and executes a live removal exactly once, and never answers outside Slack', async () => {
+  const app = await seedApp(b, { state: 'disabled', zoom });
+  const opened = await socket.send('slash_commands', commandPayload(`remove ${app.appId} soaked and silent`, { user_id: PEOPLE.alice }));
+  const id = /Request `(R[0-9A-F]+)`/.exec(visibleText(opened?.payload))?.[1];
+  expect(id).toBeDefined();
+  // A non-approver's click, with a response URL that is not Slack's: refused, and never called there.
+  const warns = b.logs.filter((l) => l.includes('outside Slack')).length;
+  await socket.send('interactive', clickPayload(ACTION.approve, id!, PEOPLE.mallory, 'https://evil.example/steal'));
+  await until(async () => b.logs.filter((l) => l.includes('outside Slack')).length > warns, 'the refusal warning');
+  expect((await store.get(id!))?.signatures).toEqual([]);
+  await socket.send('interactive', clickPayload(ACTION.approve, id!, PEOPLE.bob, `${slack.responseUrlBase}sm-bob`));
+  await socket.send('interactive', clickPayload(ACTION.approve, id!, PEOPLE.carol, `${slack.responseUrlBase}sm-carol`));
+  await socket.send('interactive', clickPayload(ACTION.approve, id!, PEOPLE.dave, `${slack.responseUrlBase}sm-dave`));
+  await waitForStatus(store, id!, 'executed');
+  expect(zoom.removals).toEqual([app.appId]);
+  const answer = await slack.waitForResponse((r) => r.path.endsWith('sm-carol'));
+  expect(String(answer.body.text)).toMatch(/completed the approvals/);
+});

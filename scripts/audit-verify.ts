@@ -6,7 +6,7 @@
  * not run (bad configuration, Redis unreachable).
  */
 import { Redis } from 'ioredis';
-import { loadRedisConfig } from '../src/config';
+import { loadEnvFile, loadRedisConfig } from '../src/config';
 import { createAuditLog } from '../src/store/audit';
 import { createKeys } from '../src/store/keys';
 
@@ -66,6 +66,13 @@ export async function main(env: Record<string, string | undefined> = process.env
 }
 
 if (require.main === module) {
+  // `.env` when there is one (as npm start reads it); variables already in the environment win.
+  try {
+    loadEnvFile();
+  } catch (err) {
+    process.stderr.write(`audit verify could not run: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   void main().then((code) => {
     process.exitCode = code;
   });

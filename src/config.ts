@@ -3,7 +3,8 @@
  * and validated here, once; every problem is collected so start-up fails with one message that
  * names each bad variable and what it expects. Secret values never appear in that message.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as nodeUtil from 'node:util';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseDuration } from './domain/duration';
@@ -317,6 +318,26 @@ export function loadRedisConfig(env: Env = process.env): Config['redis'] {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(prefix)) problems.push('REDIS_PREFIX: letters, digits, "_", "." or "-" (no braces or colons), at most 64');
   if (problems.length) throw new ConfigError(problems);
   return { url, prefix };
+}
+
+/**
+ * `npm start` and `npm run audit:verify` read `.env` (in the working directory) when there is one.
+ * Node's own parser (`util.parseEnv`, the one behind `--env-file` and `process.loadEnvFile`), and
+ * the same rule as those: a variable already in the environment wins, even when it is empty.
+ * `--env-file` is not used because on Node 20 it stops the process when the file is missing
+ * (`--env-file-if-exists` only came in Node 22). Returns whether a file was read.
+ * Throws ConfigError when the file exists but this Node cannot parse it (before 20.12).
+ */
+export function loadEnvFile(path = '.env', env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!existsSync(path)) return false;
+  const parseEnv = (nodeUtil as { parseEnv?: (content: string) => Record<string, string> }).parseEnv;
+  if (typeof parseEnv !== 'function') {
+    throw new ConfigError([`${path}: reading it needs Node 20.12 or later (this is ${process.version}); export its variables instead`]);
+  }
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(path, 'utf8')))) {
+    if (env[name] === undefined) env[name] = value;
+  }
+  return true;
 }
 
 function clip(value: string): string {

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { webApi } from '@slack/bolt';
-import { ConfigError, loadConfig, secretsOf, type Config } from './config';
+import { ConfigError, loadConfig, loadEnvFile, secretsOf, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { createMetrics } from './metrics';
 import { createAuditRoute } from './http/auditRoute';
@@ -205,6 +205,8 @@ async function seedTrackedApps(s: Services): Promise<void> {
 async function main(): Promise<void> {
   let config: Config;
   try {
+    // `.env` when there is one; variables already in the environment win.
+    loadEnvFile();
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -213,6 +213,11 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
   const actionsMode = optional<ActionsMode>('ACTIONS_MODE', 'dry-run', 'dry-run or live', (v) =>
     v === 'dry-run' || v === 'live' ? v : undefined,
   );
+  // Without approvers no request can ever be signed; in live mode that is a misconfiguration, not
+  // a state to discover at the first request. Dry-run still starts, to look around.
+  if (actionsMode === 'live' && approvers.length === 0 && get('APPROVERS') === undefined) {
+    bad('APPROVERS', 'required when ACTIONS_MODE=live: comma-separated Slack user ids (U…, W…) and user-group ids (S…) who may approve');
+  }
   const auditToken = get('AUDIT_TOKEN');
   if (auditToken !== undefined && auditToken.length < 16) bad('AUDIT_TOKEN', 'at least 16 characters (or unset to turn GET /audit off)');
   const logLevel = optional<LogLevel>('LOG_LEVEL', 'info', 'one of fatal, error, warn, info, debug, trace, silent', (v) =>

@@ -111,6 +111,14 @@ describe('configuration', () => {
   });
 });
 
+describe('approvers', () => {
+  it('are required in live mode, where without them no request could ever be approved', () => {
+    expect(problemsOf(baseEnv({ ACTIONS_MODE: 'live', APPROVERS: undefined }))).toEqual([expect.stringMatching(/^APPROVERS: required when ACTIONS_MODE=live/)]);
+    expect(problemsOf(baseEnv({ ACTIONS_MODE: 'live', APPROVERS: ' ' }))).toEqual([expect.stringMatching(/^APPROVERS: required/)]);
+    expect(problemsOf(baseEnv({ ACTIONS_MODE: 'dry-run', APPROVERS: undefined }))).toEqual([]);
+  });
+});
+
 describe('.env loading', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zoomjwt-env-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

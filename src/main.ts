@@ -72,7 +72,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const metrics = createMetrics();
   const slackTransport = createSlackTransport();
   const { client: slack, health: slackHealth } = createSlackClient({
-    token: config.slack.botToken, options: slackClientOptions(config, slackTransport), redis, keys, log, metrics, clock,
+    token: config.slack.botToken, options: slackClientOptions(config, slackTransport, log), redis, keys, log, metrics, clock,
   });
 
   const cleanups: Array<() => Promise<void>> = [];

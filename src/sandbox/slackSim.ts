@@ -73,6 +73,8 @@ export interface FakeSlack {
    * meanwhile never had an effect.
    */
   hold(method: string, times?: number, match?: (args: Record<string, unknown>) => boolean): void;
+  /** The next `times` successful answers of `method` carry `warning` as Slack sends warnings. */
+  warn(method: string, warning: string, times?: number): void;
   callsTo(method: string): SlackCall[];
   /** Resolves when a call to `method` matching `pred` arrives (or already has). */
   waitFor(method: string, pred?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
@@ -111,6 +113,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const groups = new Map<string, string[] | { error: string }>();
   const failures = new Map<string, Failure[]>();
   const holds: Array<{ method: string; remaining: number; match?: (args: Record<string, unknown>) => boolean }> = [];
+  const warnings: Array<{ method: string; warning: string; remaining: number }> = [];
   const waiters: Array<() => void> = [];
   const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
@@ -217,6 +220,13 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         return;
       }
       const result = answer(method, args);
+      const warning = result.ok === true ? warnings.find((w) => w.remaining > 0 && w.method === method) : undefined;
+      if (warning) {
+        warning.remaining -= 1;
+        // Slack's shape: a `warning` string and the same in response_metadata.warnings.
+        result.warning = warning.warning;
+        result.response_metadata = { warnings: [warning.warning] };
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(result));
       if (result.ok === true) publish({ kind: 'call', call, result });
@@ -260,6 +270,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     hold(method, times = 1, match) {
       holds.push({ method, remaining: times, ...(match ? { match } : {}) });
     },
+    warn(method, warning, times = 1) {
+      warnings.push({ method, warning, remaining: times });
+    },
     callsTo: (method) => calls.filter((c) => c.method === method),
     waitFor: (method, pred = () => true, timeoutMs = 5_000) =>
       waitUntil(() => calls.find((c) => c.method === method && pred(c)), method, timeoutMs),
@@ -276,6 +289,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       messages.clear();
       failures.clear();
       holds.length = 0;
+      warnings.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -29,6 +29,8 @@ export type ConsoleResult = 'continue' | 'quit';
 export interface SandboxConsole {
   readonly user: Person;
   prompt(): string;
+  /** How a piped line is echoed: with the prompt of whoever types it, without its `# note`. */
+  echo(line: string): string;
   handle(line: string): Promise<ConsoleResult>;
   close(): void;
 }
@@ -57,8 +59,30 @@ export const CONSOLE_HELP = [
   '  wait <duration>           move the clock forward (e.g. wait 8d); calls keep arriving and Zoom is polled',
   '  help                      this list',
   '  quit                      stop the sandbox and remove its Redis keys',
-  'Lines starting with # are ignored (comments in scripts).',
+  'Lines starting with # are ignored, and so is a " # note" at the end of a line; a line may start',
+  'with a prompt such as "@bea> " (as in the README), which acts as @bea.',
 ].join('\n');
+
+/**
+ * A line as a person pastes it from the README: `@bea> click 1   # Approve: 1 of 2`. The prompt
+ * names who types; a `#` after whitespace, outside double quotes, starts a note to the reader
+ * (`ticket #12` stays, as does a `#` inside "quotes").
+ */
+export function pastedLine(raw: string): { line: string; as?: string } {
+  let text = raw.trim();
+  const prompt = /^@([A-Za-z]+)>\s*/.exec(text);
+  if (prompt) text = text.slice(prompt[0].length);
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === '“' || c === '”') quoted = !quoted;
+    else if (c === '#' && !quoted && i > 0 && /\s/.test(text[i - 1]!) && (i + 1 === text.length || /\s/.test(text[i + 1]!))) {
+      text = text.slice(0, i);
+      break;
+    }
+  }
+  return { line: text.trim(), ...(prompt ? { as: prompt[1]! } : {}) };
+}
 
 const DM_CHANNEL = /^[UW][A-Z0-9]+$/;
 /** How long a click waits for the app's ephemeral answer (ms); Slack's own deadline is 3 s. */
@@ -277,8 +301,18 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
   }
 
   async function handle(raw: string): Promise<ConsoleResult> {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return 'continue';
+    if (raw.trim().startsWith('#')) return 'continue';
+    const pasted = pastedLine(raw);
+    if (pasted.as !== undefined) {
+      const person = personByHandle(pasted.as);
+      if (!person) {
+        write(`Who is @${pasted.as}? Choose one of ${PEOPLE.map((p) => `@${p.handle}`).join(', ')}.\n`);
+        return 'continue';
+      }
+      user = person;
+    }
+    const line = pasted.line;
+    if (line === '') return 'continue';
     const [word = '', ...restWords] = line.split(/\s+/);
     const rest = line.slice(word.length).trim();
     switch (word.toLowerCase()) {
@@ -338,6 +372,12 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
       return user;
     },
     prompt: () => `@${user.handle}> `,
+    echo(raw) {
+      if (raw.trim().startsWith('#')) return `@${user.handle}> ${raw}`;
+      const pasted = pastedLine(raw);
+      const who = (pasted.as !== undefined ? personByHandle(pasted.as) : undefined) ?? user;
+      return `@${who.handle}> ${pasted.line}`;
+    },
     handle,
     close: unsubscribe,
   };

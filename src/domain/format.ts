@@ -164,17 +164,23 @@ export function localDate(ms: number, timeZone: string): string {
   return `${year.padStart(4, '0')}-${month}-${day}`;
 }
 
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
 /**
- * Shortens text to at most `max` characters, ending with "…" when cut. Never splits a
- * surrogate pair (an emoji), so the result is always valid text.
+ * Shortens text to at most `max` characters (UTF-16 code units), ending with "…" when cut. Cuts
+ * only between graphemes, so an emoji — a surrogate pair, a ZWJ sequence such as 👩‍💻, a flag, a
+ * skin tone, a keycap — or a letter with its accents is kept whole or dropped whole.
  */
 export function truncate(text: string, max: number): string {
   const limit = Math.floor(max);
   if (!(limit > 0)) return '';
   if (text.length <= limit) return text;
-  let end = limit - 1;
-  const last = text.charCodeAt(end - 1);
-  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end -= 1;
+  const room = limit - 1;
+  let end = 0;
+  for (const { index, segment } of graphemes.segment(text)) {
+    if (index + segment.length > room) break;
+    end = index + segment.length;
+  }
   return `${text.slice(0, end)}…`;
 }
 

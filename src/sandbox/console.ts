@@ -128,6 +128,11 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
 
   function onActivity(a: SlackActivity): void {
     if (a.kind === 'response') return showResponse(a.response);
+    if (a.kind === 'refused') {
+      const first = a.refused.errors[0];
+      write(`\n(Slack refused a ${a.refused.where} message: invalid_blocks, ${first ? `${first.pointer} ${first.message}` : 'no detail'})\n`);
+      return;
+    }
     const { method, args } = a.call;
     if (method === 'chat.postMessage' || method === 'chat.update') {
       const channel = String(a.result.channel ?? args.channel ?? '');

@@ -60,6 +60,11 @@ export async function bootApp(
       await running.stop();
       if (!options.slack) await slack.close();
       await dropPrefix(prefix);
+      // Slack would have refused these (Block Kit limits): a view of the app broke a limit.
+      if (slack.refused.length) {
+        const r = slack.refused[0]!;
+        throw new Error(`fake Slack refused ${slack.refused.length} payload(s) as invalid_blocks; first, ${r.where}: ${JSON.stringify(r.errors.slice(0, 3))}`);
+      }
     },
   };
 }

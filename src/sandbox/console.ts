@@ -6,6 +6,7 @@
  * each message's buttons numbered so `click 2` can press them.
  */
 import { formatDuration, parseDuration } from '../domain/duration';
+import { checkMessage } from './blockKit';
 import { renderMessage, type RenderedButton, type RenderNames } from './render';
 import { CHANNELS, PEOPLE, personByHandle, SANDBOX_TEAM, type Person } from './scenario';
 import { blockActionsBody, sendSigned, slashCommandBody, type FakeSlack, type ResponseUrlPost, type SlackActivity } from './slackSim';
@@ -198,6 +199,9 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
     const res = await sendSigned(deps.eventsUrl, body, { signingSecret: deps.signingSecret, timestampS: timestamp() });
     if (res.status !== 200) {
       write(`\n(the app answered HTTP ${res.status}; Slack would show "/zoomjwt failed")\n`);
+    } else if (res.json && checkMessage(res.json).length) {
+      const first = checkMessage(res.json)[0]!;
+      write(`\n(Slack would refuse this answer: invalid_blocks, ${first.pointer} ${first.message})\n`);
     } else if (res.json) {
       const inChannel = res.json.response_type === 'in_channel';
       const buttons = show(inChannel ? `posted in ${names.channel(CHANNELS.ops.id)} by /zoomjwt` : `only @${user.handle} sees this`, res.json);

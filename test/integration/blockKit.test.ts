@@ -89,6 +89,21 @@ describe('the fake Slack refuses what Slack refuses', () => {
 });
 
 describe("the app's own messages", () => {
+  it('status, app, requests, audit, help and the digest stay inside the limits with 60 apps of long emoji names', async () => {
+    h.slack.refused.length = 0;
+    const names: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const app = await seedApp(h.b, { name: `${i} ${'🇫🇷👩‍💻 <b>&'.repeat(40)}`.slice(0, 300) });
+      names.push(app.name);
+    }
+    for (const text of ['status', 'status public', `app ${names[7]}`, 'requests', 'audit', 'help', 'digest']) {
+      const res = await h.b.command(text, { user_id: PEOPLE.alice });
+      expect([text, res.status]).toEqual([text, 200]);
+    }
+    await h.slack.waitFor('chat.postMessage', (c) => c.args.channel === 'C0DIGEST' && JSON.stringify(c.args.blocks ?? '').includes('digest'));
+    expect(h.slack.refused.map((r) => [r.where, r.errors.slice(0, 2)])).toEqual([]);
+  });
+
   it('a card for an app whose name is long and full of emoji stays inside the limits through its life, with fresh block ids on each update', async () => {
     h.slack.refused.length = 0;
     // Zoom allows long names; this one is 300 UTF-16 units of family emoji and letters.

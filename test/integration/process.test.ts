@@ -15,9 +15,13 @@ import { freePort } from '../helpers/net';
 
 const ROOT = join(__dirname, '..', '..');
 
+/** An empty folder: a developer's .env in the project folder must not leak into these runs. */
+const NO_DOTENV = mkdtempSync(join(tmpdir(), 'zoomjwt-nodotenv-'));
+afterAll(() => rmSync(NO_DOTENV, { recursive: true, force: true }));
+
 function run(
   env: Record<string, string | undefined>,
-  cwd = ROOT,
+  cwd = NO_DOTENV,
 ): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
   let out = '';
   let err = '';

@@ -175,12 +175,16 @@ export function truncate(text: string, max: number): string {
   const limit = Math.floor(max);
   if (!(limit > 0)) return '';
   if (text.length <= limit) return text;
-  const room = limit - 1;
-  let end = 0;
-  for (const { index, segment } of graphemes.segment(text)) {
-    if (index + segment.length > room) break;
-    end = index + segment.length;
-  }
+  // The cut goes where the grapheme that holds the first dropped code unit starts; only that
+  // boundary is looked up, not every grapheme before it (hot in status and digest renders).
+  // Fast path: between two code units below U+0300 (no combining marks, ZWJ, emoji or regional
+  // indicators) there is always a boundary, except inside CR LF.
+  const before = text.charCodeAt(limit - 2);
+  const after = text.charCodeAt(limit - 1);
+  const end =
+    limit >= 2 && before < 0x300 && after < 0x300 && !(before === 13 && after === 10)
+      ? limit - 1
+      : (graphemes.segment(text).containing(limit - 1)?.index ?? 0);
   return `${text.slice(0, end)}…`;
 }
 

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandBody, postSigned } from '../test/fakes/signing';
 import { summarise, type LatencySummary } from './stats';
@@ -27,8 +28,9 @@ export async function runBoot(env: Record<string, string>, helpRequests: number)
   if (built.status !== 0 || !existsSync(join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('build failed');
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd: ROOT,
+  // Outside the project folder: a developer's .env there must not change what is measured.
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
+    cwd: tmpdir(),
     env: { PATH: process.env.PATH, ...env, PORT: String(port), ROLE: 'all', POLL_EVERY: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -13,7 +13,7 @@
  * without the right AUDIT_KEY.
  */
 import { Cluster, Redis } from 'ioredis';
-import { loadAuditVerifyConfig, type Config } from '../src/config';
+import { loadAuditVerifyConfig, loadEnvFile, type Config } from '../src/config';
 import { createAuditLog, type VerifyExpectation } from '../src/store/audit';
 import { createKeys } from '../src/store/keys';
 import { clusterNodeOptions } from '../src/store/redis';
@@ -126,6 +126,13 @@ export async function main(
 }
 
 if (require.main === module) {
+  // `.env` when there is one (as npm start reads it); variables already in the environment win.
+  try {
+    loadEnvFile();
+  } catch (err) {
+    process.stderr.write(`audit verify could not run: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
   void main(process.env, stdio, process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -3,7 +3,8 @@
  * and validated here, once; every problem is collected so start-up fails with one message that
  * names each bad variable and what it expects. Secret values never appear in that message.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import * as nodeUtil from 'node:util';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseDuration } from './domain/duration';
@@ -224,6 +225,11 @@ export function loadConfig(env: Env = process.env, readFile = (p: string) => rea
   const actionsMode = optional<ActionsMode>('ACTIONS_MODE', 'dry-run', 'dry-run or live', (v) =>
     v === 'dry-run' || v === 'live' ? v : undefined,
   );
+  // Without approvers no request can ever be signed; in live mode that is a misconfiguration, not
+  // a state to discover at the first request. Dry-run still starts, to look around.
+  if (actionsMode === 'live' && approvers.length === 0 && get('APPROVERS') === undefined) {
+    bad('APPROVERS', 'required when ACTIONS_MODE=live: comma-separated Slack user ids (U…, W…) and user-group ids (S…) who may approve');
+  }
   const auditToken = get('AUDIT_TOKEN');
   if (auditToken !== undefined && auditToken.length < 16) bad('AUDIT_TOKEN', 'at least 16 characters (or unset to turn GET /audit off)');
   const auditKey = readAuditKey(get, bad);
@@ -375,6 +381,26 @@ export function loadAuditVerifyConfig(env: Env = process.env): { redis: Config['
   const auditKey = readAuditKey(get, (name, expected) => problems.push(`${name}: ${expected}`));
   if (problems.length || !redis) throw new ConfigError(problems);
   return { redis, ...(auditKey ? { auditKey } : {}) };
+}
+
+/**
+ * `npm start` and `npm run audit:verify` read `.env` (in the working directory) when there is one.
+ * Node's own parser (`util.parseEnv`, the one behind `--env-file` and `process.loadEnvFile`), and
+ * the same rule as those: a variable already in the environment wins, even when it is empty.
+ * `--env-file` is not used because on Node 20 it stops the process when the file is missing
+ * (`--env-file-if-exists` only came in Node 22). Returns whether a file was read.
+ * Throws ConfigError when the file exists but this Node cannot parse it (before 20.12).
+ */
+export function loadEnvFile(path = '.env', env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!existsSync(path)) return false;
+  const parseEnv = (nodeUtil as { parseEnv?: (content: string) => Record<string, string> }).parseEnv;
+  if (typeof parseEnv !== 'function') {
+    throw new ConfigError([`${path}: reading it needs Node 20.12 or later (this is ${process.version}); export its variables instead`]);
+  }
+  for (const [name, value] of Object.entries(parseEnv(readFileSync(path, 'utf8')))) {
+    if (env[name] === undefined) env[name] = value;
+  }
+  return true;
 }
 
 function clip(value: string): string {

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { webApi } from '@slack/bolt';
-import { ConfigError, loadConfig, secretsOf, type Config } from './config';
+import { ConfigError, loadConfig, loadEnvFile, secretsOf, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { createMetrics } from './metrics';
 import { weakenedSettings } from './domain/settings';
@@ -96,7 +96,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     },
   });
   const { client: slack, health: slackHealth } = createSlackClient({
-    token: config.slack.botToken, options: slackClientOptions(config, slackTransport), redis, keys, log, metrics, clock,
+    token: config.slack.botToken, options: slackClientOptions(config, slackTransport, log), redis, keys, log, metrics, clock,
   });
 
   // Run at shutdown in reverse order of adding. Start-up adds them so that this gives: stop taking
@@ -251,6 +251,8 @@ async function seedTrackedApps(s: Services): Promise<void> {
 async function main(): Promise<void> {
   let config: Config;
   try {
+    // `.env` when there is one; variables already in the environment win.
+    loadEnvFile();
     config = loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -164,17 +164,27 @@ export function localDate(ms: number, timeZone: string): string {
   return `${year.padStart(4, '0')}-${month}-${day}`;
 }
 
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
 /**
- * Shortens text to at most `max` characters, ending with "…" when cut. Never splits a
- * surrogate pair (an emoji), so the result is always valid text.
+ * Shortens text to at most `max` characters (UTF-16 code units), ending with "…" when cut. Cuts
+ * only between graphemes, so an emoji — a surrogate pair, a ZWJ sequence such as 👩‍💻, a flag, a
+ * skin tone, a keycap — or a letter with its accents is kept whole or dropped whole.
  */
 export function truncate(text: string, max: number): string {
   const limit = Math.floor(max);
   if (!(limit > 0)) return '';
   if (text.length <= limit) return text;
-  let end = limit - 1;
-  const last = text.charCodeAt(end - 1);
-  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end -= 1;
+  // The cut goes where the grapheme that holds the first dropped code unit starts; only that
+  // boundary is looked up, not every grapheme before it (hot in status and digest renders).
+  // Fast path: between two code units below U+0300 (no combining marks, ZWJ, emoji or regional
+  // indicators) there is always a boundary, except inside CR LF.
+  const before = text.charCodeAt(limit - 2);
+  const after = text.charCodeAt(limit - 1);
+  const end =
+    limit >= 2 && before < 0x300 && after < 0x300 && !(before === 13 && after === 10)
+      ? limit - 1
+      : (graphemes.segment(text).containing(limit - 1)?.index ?? 0);
   return `${text.slice(0, end)}…`;
 }
 

@@ -6,6 +6,7 @@
  * each message's buttons numbered so `click 2` can press them.
  */
 import { formatDuration, parseDuration } from '../domain/duration';
+import { checkMessage } from './blockKit';
 import { renderMessage, type RenderedButton, type RenderNames } from './render';
 import { CHANNELS, PEOPLE, personByHandle, SANDBOX_TEAM, type Person } from './scenario';
 import { blockActionsBody, sendSigned, slashCommandBody, type FakeSlack, type ResponseUrlPost, type SlackActivity } from './slackSim';
@@ -29,6 +30,8 @@ export type ConsoleResult = 'continue' | 'quit';
 export interface SandboxConsole {
   readonly user: Person;
   prompt(): string;
+  /** How a piped line is echoed: with the prompt of whoever types it, without its `# note`. */
+  echo(line: string): string;
   handle(line: string): Promise<ConsoleResult>;
   close(): void;
 }
@@ -57,8 +60,30 @@ export const CONSOLE_HELP = [
   '  wait <duration>           move the clock forward (e.g. wait 8d); calls keep arriving and Zoom is polled',
   '  help                      this list',
   '  quit                      stop the sandbox and remove its Redis keys',
-  'Lines starting with # are ignored (comments in scripts).',
+  'Lines starting with # are ignored, and so is a " # note" at the end of a line; a line may start',
+  'with a prompt such as "@bea> " (as in the README), which acts as @bea.',
 ].join('\n');
+
+/**
+ * A line as a person pastes it from the README: `@bea> click 1   # Approve: 1 of 2`. The prompt
+ * names who types; a `#` after whitespace, outside double quotes, starts a note to the reader
+ * (`ticket #12` stays, as does a `#` inside "quotes").
+ */
+export function pastedLine(raw: string): { line: string; as?: string } {
+  let text = raw.trim();
+  const prompt = /^@([A-Za-z]+)>\s*/.exec(text);
+  if (prompt) text = text.slice(prompt[0].length);
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === '“' || c === '”') quoted = !quoted;
+    else if (c === '#' && !quoted && i > 0 && /\s/.test(text[i - 1]!) && (i + 1 === text.length || /\s/.test(text[i + 1]!))) {
+      text = text.slice(0, i);
+      break;
+    }
+  }
+  return { line: text.trim(), ...(prompt ? { as: prompt[1]! } : {}) };
+}
 
 const DM_CHANNEL = /^[UW][A-Z0-9]+$/;
 /** How long a click waits for the app's ephemeral answer (ms); Slack's own deadline is 3 s. */
@@ -104,6 +129,11 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
 
   function onActivity(a: SlackActivity): void {
     if (a.kind === 'response') return showResponse(a.response);
+    if (a.kind === 'refused') {
+      const first = a.refused.errors[0];
+      write(`\n(Slack refused a ${a.refused.where} message: invalid_blocks, ${first ? `${first.pointer} ${first.message}` : 'no detail'})\n`);
+      return;
+    }
     const { method, args } = a.call;
     if (method === 'chat.postMessage' || method === 'chat.update') {
       const channel = String(a.result.channel ?? args.channel ?? '');
@@ -169,6 +199,9 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
     const res = await sendSigned(deps.eventsUrl, body, { signingSecret: deps.signingSecret, timestampS: timestamp() });
     if (res.status !== 200) {
       write(`\n(the app answered HTTP ${res.status}; Slack would show "/zoomjwt failed")\n`);
+    } else if (res.json && checkMessage(res.json).length) {
+      const first = checkMessage(res.json)[0]!;
+      write(`\n(Slack would refuse this answer: invalid_blocks, ${first.pointer} ${first.message})\n`);
     } else if (res.json) {
       const inChannel = res.json.response_type === 'in_channel';
       const buttons = show(inChannel ? `posted in ${names.channel(CHANNELS.ops.id)} by /zoomjwt` : `only @${user.handle} sees this`, res.json);
@@ -277,8 +310,18 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
   }
 
   async function handle(raw: string): Promise<ConsoleResult> {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return 'continue';
+    if (raw.trim().startsWith('#')) return 'continue';
+    const pasted = pastedLine(raw);
+    if (pasted.as !== undefined) {
+      const person = personByHandle(pasted.as);
+      if (!person) {
+        write(`Who is @${pasted.as}? Choose one of ${PEOPLE.map((p) => `@${p.handle}`).join(', ')}.\n`);
+        return 'continue';
+      }
+      user = person;
+    }
+    const line = pasted.line;
+    if (line === '') return 'continue';
     const [word = '', ...restWords] = line.split(/\s+/);
     const rest = line.slice(word.length).trim();
     switch (word.toLowerCase()) {
@@ -338,6 +381,12 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
       return user;
     },
     prompt: () => `@${user.handle}> `,
+    echo(raw) {
+      if (raw.trim().startsWith('#')) return `@${user.handle}> ${raw}`;
+      const pasted = pastedLine(raw);
+      const who = (pasted.as !== undefined ? personByHandle(pasted.as) : undefined) ?? user;
+      return `@${who.handle}> ${pasted.line}`;
+    },
     handle,
     close: unsubscribe,
   };

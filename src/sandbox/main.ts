@@ -358,7 +358,7 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
     }
     for await (const line of rl) {
       idle = false;
-      if (!interactive) out(`\n${session.prompt()}${line}\n`);
+      if (!interactive) out(`\n${session.echo(line)}\n`);
       let result;
       try {
         result = await session.handle(line);

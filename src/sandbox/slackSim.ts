@@ -3,6 +3,9 @@
  * the methods zoomjwt uses with Slack-shaped JSON, keeps posted messages so tests can read the
  * current state of a card, and doubles as the sink for `response_url` posts.
  * Failures are scripted per method: `{ok:false,error}` bodies or HTTP 429 with Retry-After.
+ * Every message, update, ephemeral, view and response_url post is checked against Slack's Block
+ * Kit limits (blockKit.ts) and refused as Slack refuses it: `{ok:false,error:"invalid_blocks"}`
+ * from the Web API, HTTP 400 `invalid_blocks` from a response_url. Refusals are kept in `refused`.
  *
  * It is the sandbox's Slack (`npm run sandbox` renders what arrives here, see `subscribe`) and
  * the integration tests' fake (imported through test/fakes). The other direction, Slack calling
@@ -12,6 +15,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkMessage, checkView, slackErrorMessages, type BlockKitError } from './blockKit';
 
 export interface SlackCall {
   method: string;
@@ -48,12 +52,41 @@ export interface StoredMessage {
   updates: number;
 }
 
+/** A payload the fake refused as Slack would, and why. */
+export interface RefusedPayload {
+  /** The Web API method, or `response_url`. */
+  where: string;
+  errors: BlockKitError[];
+  payload: Record<string, unknown>;
+}
+
+/** Methods whose payload carries message blocks, and those that carry a view. */
+const MESSAGE_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.postEphemeral', 'chat.scheduleMessage']);
+const VIEW_METHODS = new Set(['views.open', 'views.update', 'views.push', 'views.publish']);
+
+/** What Slack would refuse in a Web API call's arguments, if anything. */
+function blockKitErrors(method: string, args: Record<string, unknown>): BlockKitError[] {
+  if (VIEW_METHODS.has(method)) {
+    let view = args.view;
+    if (typeof view === 'string') {
+      try {
+        view = JSON.parse(view) as unknown;
+      } catch {
+        return [{ pointer: '/view', message: 'is not valid JSON' }];
+      }
+    }
+    return checkView(view);
+  }
+  return MESSAGE_METHODS.has(method) ? checkMessage(args) : [];
+}
+
 type Failure = { error?: string; status?: number; retryAfter?: number; remaining: number };
 
 /** What arrived, in order: a Web API call answered `ok` (with its answer), or a response_url post. */
 export type SlackActivity =
   | { kind: 'call'; call: SlackCall; result: Record<string, unknown> }
-  | { kind: 'response'; response: ResponseUrlPost };
+  | { kind: 'response'; response: ResponseUrlPost }
+  | { kind: 'refused'; refused: RefusedPayload };
 
 export interface FakeSlack {
   /** `http://127.0.0.1:PORT/api/` — SLACK_API_URL. */
@@ -64,6 +97,8 @@ export interface FakeSlack {
   botUserId: string;
   calls: SlackCall[];
   responses: ResponseUrlPost[];
+  /** Payloads refused for breaking Block Kit limits (never carried out). */
+  refused: RefusedPayload[];
   messages: Map<string, StoredMessage>;
   addUser(user: FakeUser): void;
   /** What `apps.connections.open` answers (Socket Mode's WebSocket URL). */
@@ -79,6 +114,8 @@ export interface FakeSlack {
    * meanwhile never had an effect.
    */
   hold(method: string, times?: number, match?: (args: Record<string, unknown>) => boolean): void;
+  /** The next `times` successful answers of `method` carry `warning` as Slack sends warnings. */
+  warn(method: string, warning: string, times?: number): void;
   callsTo(method: string): SlackCall[];
   /** Resolves when a call to `method` matching `pred` arrives (or already has). */
   waitFor(method: string, pred?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
@@ -112,11 +149,13 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const botUserId = options.botUserId ?? 'U0BOT';
   const calls: SlackCall[] = [];
   const responses: ResponseUrlPost[] = [];
+  const refused: RefusedPayload[] = [];
   const messages = new Map<string, StoredMessage>();
   const users = new Map<string, FakeUser>();
   const groups = new Map<string, string[] | { error: string }>();
   const failures = new Map<string, Failure[]>();
   const holds: Array<{ method: string; remaining: number; match?: (args: Record<string, unknown>) => boolean }> = [];
+  const warnings: Array<{ method: string; warning: string; remaining: number }> = [];
   const waiters: Array<() => void> = [];
   const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
@@ -195,6 +234,16 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const url = req.url ?? '/';
       if (url.startsWith('/respond/')) {
         const response = { path: url, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} };
+        const errors = checkMessage(response.body);
+        if (errors.length) {
+          // A response_url answers like an incoming webhook: HTTP 400 with the error as text.
+          const r = { where: 'response_url', errors, payload: response.body };
+          refused.push(r);
+          notify();
+          publish({ kind: 'refused', refused: r });
+          res.writeHead(400, { 'content-type': 'text/plain' }).end('invalid_blocks');
+          return;
+        }
         responses.push(response);
         notify();
         publish({ kind: 'response', response });
@@ -232,7 +281,28 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'not_authed' }));
         return;
       }
+      const invalid = blockKitErrors(method, args);
+      if (invalid.length) {
+        const r = { where: method, errors: invalid, payload: args };
+        refused.push(r);
+        notify();
+        publish({ kind: 'refused', refused: r });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: false, error: 'invalid_blocks', errors: invalid, response_metadata: { messages: slackErrorMessages(invalid) } }));
+        return;
+      }
+      if ((method === 'chat.postMessage' || method === 'chat.postEphemeral') && !args.text && !(Array.isArray(args.blocks) && args.blocks.length)) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'no_text' }));
+        return;
+      }
       const result = answer(method, args);
+      const warning = result.ok === true ? warnings.find((w) => w.remaining > 0 && w.method === method) : undefined;
+      if (warning) {
+        warning.remaining -= 1;
+        // Slack's shape: a `warning` string and the same in response_metadata.warnings.
+        result.warning = warning.warning;
+        result.response_metadata = { warnings: [warning.warning] };
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(result));
       if (result.ok === true) publish({ kind: 'call', call, result });
@@ -265,6 +335,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     botUserId,
     calls,
     responses,
+    refused,
     messages,
     addUser: (user) => void users.set(user.id, user),
     knowsUser: (id) => users.has(id),
@@ -280,6 +351,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     hold(method, times = 1, match) {
       holds.push({ method, remaining: times, ...(match ? { match } : {}) });
     },
+    warn(method, warning, times = 1) {
+      warnings.push({ method, warning, remaining: times });
+    },
     callsTo: (method) => calls.filter((c) => c.method === method),
     waitFor: (method, pred = () => true, timeoutMs = 5_000) =>
       waitUntil(() => calls.find((c) => c.method === method && pred(c)), method, timeoutMs),
@@ -293,9 +367,11 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     reset() {
       calls.length = 0;
       responses.length = 0;
+      refused.length = 0;
       messages.clear();
       failures.clear();
       holds.length = 0;
+      warnings.length = 0;
     },
     close: () =>
       new Promise<void>((resolve) => {

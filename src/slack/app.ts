@@ -46,10 +46,12 @@ export interface SlackAppHandle {
 
 /**
  * Options shared by Bolt's client and ours: no client-side retries, so a retry can never
- * double-post; `transport` carries every Web API call and Bolt's `respond`.
+ * double-post; `transport` carries every Web API call and Bolt's `respond`. The client logs
+ * (warnings Slack returns, a missing fallback text…) through pino, never its own console logger.
  */
-export function slackClientOptions(config: Config, transport: SlackTransport): webApi.WebClientOptions {
+export function slackClientOptions(config: Config, transport: SlackTransport, log: Logger): webApi.WebClientOptions {
   return {
+    logger: boltLogger(log, 'slack-web-api'),
     slackApiUrl: config.slack.apiUrl,
     fetch: transport.fetch,
     retryConfig: { retries: 0 },
@@ -77,7 +79,7 @@ export function createSlackApp(deps: {
     botUserId: deps.botUserId,
     logger,
     logLevel: LogLevel.WARN,
-    clientOptions: slackClientOptions(config, deps.transport),
+    clientOptions: slackClientOptions(config, deps.transport, log),
     // A listener that throws must not turn into an unhandled rejection; it is logged here.
     extendedErrorHandler: false,
     // No listener reads Bolt's conversation store; skipping it saves a lookup per request.

@@ -3,6 +3,7 @@
  * Slack's limits here so no view can produce an invalid message.
  */
 import type { types } from '@slack/bolt';
+import { truncate } from '../domain/format';
 
 export type Block = types.KnownBlock;
 
@@ -31,8 +32,9 @@ export const serializedOf = (msg: SlackMessage): string | undefined => serialize
 /** Slack's limits (characters / items). */
 export const LIMITS = { sectionText: 3000, headerText: 150, contextElements: 10, blocks: 50, fallback: 3000, fieldText: 2000 } as const;
 
+/** Clips to a Slack limit, never inside an emoji (see truncate). */
 export function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
+  return truncate(text, max);
 }
 
 export const header = (text: string): Block => ({ type: 'header', text: { type: 'plain_text', text: clip(text, LIMITS.headerText), emoji: true } });

@@ -6,6 +6,7 @@
  * check.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logSink } from '../helpers/logs';
 import { freePort } from '../helpers/net';
@@ -34,8 +35,9 @@ export async function spawnApp(env: Record<string, string | undefined>, readyTim
   const port = await freePort();
   // ZJT_APP_NODE_ARGS go to node before the script, e.g. `--cpu-prof --cpu-prof-dir=…` to profile a run.
   const nodeArgs = (process.env.ZJT_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
-    cwd: ROOT,
+  // Run outside the project folder: a developer's .env there must not fill in what `env` leaves out.
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'main.js')], {
+    cwd: tmpdir(),
     env: { PATH: process.env.PATH, ...env, PORT: String(port) } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

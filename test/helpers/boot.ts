@@ -4,6 +4,7 @@
  * can assert on them (and scan them for secrets).
  */
 import { loadConfig, type Config } from '../../src/config';
+import { checkMessage } from '../../src/sandbox/blockKit';
 import { start, type Running, type StartOptions } from '../../src/main';
 import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
 import { actionBody, commandBody, postSigned, type ActionFields, type CommandFields, type PostResult } from '../fakes/signing';
@@ -49,10 +50,15 @@ export async function bootApp(
     slack,
     logs,
     prefix,
-    command: (text, fields = {}) =>
-      postSigned(`${url}/slack/events`, commandBody({ response_url: `${slack.responseUrlBase}cmd`, ...fields, text }), {
+    command: async (text, fields = {}) => {
+      const res = await postSigned(`${url}/slack/events`, commandBody({ response_url: `${slack.responseUrlBase}cmd`, ...fields, text }), {
         signingSecret: TEST_SECRETS.signingSecret,
-      }),
+      });
+      // The command's answer is a message too: Slack holds it to the same Block Kit limits.
+      const errors = res.json ? checkMessage(res.json) : [];
+      if (errors.length) slack.refused.push({ where: `answer to /zoomjwt ${text.slice(0, 40)}`, errors, payload: res.json! });
+      return res;
+    },
     click: (fields) =>
       postSigned(`${url}/slack/events`, actionBody({ response_url: `${slack.responseUrlBase}act`, ...fields }), {
         signingSecret: TEST_SECRETS.signingSecret,
@@ -65,6 +71,11 @@ export async function bootApp(
       await running.stop();
       if (!options.slack) await slack.close();
       await dropPrefix(prefix);
+      // Slack would have refused these (Block Kit limits): a view of the app broke a limit.
+      if (slack.refused.length) {
+        const r = slack.refused[0]!;
+        throw new Error(`fake Slack refused ${slack.refused.length} payload(s) as invalid_blocks; first, ${r.where}: ${JSON.stringify(r.errors.slice(0, 3))}`);
+      }
     },
   };
 }

@@ -4,9 +4,10 @@
  * /readyz follows Redis going away and coming back (a Redis of the test's own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
 import { logSink } from '../helpers/logs';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
@@ -14,11 +15,20 @@ import { freePort } from '../helpers/net';
 
 const ROOT = join(__dirname, '..', '..');
 
-function run(env: Record<string, string | undefined>): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+/** An empty folder: a developer's .env in the project folder must not leak into these runs. */
+const NO_DOTENV = mkdtempSync(join(tmpdir(), 'zoomjwt-nodotenv-'));
+afterAll(() => rmSync(NO_DOTENV, { recursive: true, force: true }));
+
+function run(
+  env: Record<string, string | undefined>,
+  cwd = NO_DOTENV,
+): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
   let out = '';
   let err = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+  // Absolute paths, so the process can run in another folder (one with its own .env).
+  const tsx = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+  const child = spawn(process.execPath, ['--import', tsx, join(ROOT, 'src', 'main.ts')], {
+    cwd,
     env: { PATH: process.env.PATH, ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -88,6 +98,30 @@ it('boots, answers health routes, and exits 0 on SIGTERM', async () => {
     expect(bootMs).toBeGreaterThan(0);
   } finally {
     proc.child.kill('SIGKILL');
+    await dropPrefix(prefix);
+  }
+});
+
+it('reads .env from its working folder, quoted values included, and real variables win over it', async () => {
+  const port = await freePort();
+  const prefix = uniquePrefix('dotenv');
+  const dir = mkdtempSync(join(tmpdir(), 'zoomjwt-dotenv-'));
+  const file = baseEnv({ SLACK_API_URL: slack.apiUrl, REDIS_PREFIX: prefix, LOG_LEVEL: 'info', PORT: '1' });
+  // As .env.example writes them: a quoted cron expression, comments, an empty value.
+  const lines = Object.entries(file).map(([k, v]) => `${k}=${v ?? ''}`);
+  writeFileSync(join(dir, '.env'), ['# zoomjwt', ...lines, 'DIGEST_CRON="30 8 * * 1-5"', 'AUDIT_TOKEN=', 'ACTIONS_MODE=not-a-mode', ''].join('\n'));
+  // The real environment holds only PATH, the port, and one value that differs from the file's.
+  const proc = run({ PORT: String(port), ACTIONS_MODE: 'dry-run' }, dir);
+  try {
+    await waitFor(async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined));
+    proc.child.kill('SIGTERM');
+    expect(await proc.exit).toBe(0);
+    const started = proc.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'zoomjwt started');
+    expect(started).toMatchObject({ port, mode: 'dry-run' });
+    expect(proc.err()).toBe('');
+  } finally {
+    proc.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
     await dropPrefix(prefix);
   }
 });

@@ -4,9 +4,11 @@
  * the real app against its simulated Zoom account and Slack stand-in on real Redis.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
+import { pastedLine } from '../../src/sandbox/console';
 import { renderMessage } from '../../src/sandbox/render';
 
 const ROOT = resolve(__dirname, '../..');
@@ -174,6 +176,23 @@ describe('npm run sandbox', () => {
     expect(await keysUnder(removedPrefix(s.output))).toBe(0);
   }, 180_000);
 
+  it("runs the README's walkthrough exactly as printed there, prompts and notes included", async () => {
+    const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8');
+    const block = /## Try it in five minutes[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
+    // The block is the annotated transcript a reader copies: prompts in front, notes behind.
+    expect(block).toMatch(/^@ana> \/zoomjwt status\s+# \S/m);
+    const s = await runScript(block!);
+    expect(s.code).toBe(0);
+    expect(s.output).not.toMatch(/I don't know|Only \/zoomjwt is installed|Usage: click|Who is|no "|Card #\d+ has/);
+    expect(s.after('@ana> /zoomjwt disable "Reporting JWT" silent for 20 days')).toContain('DISABLE REPORTING JWT?');
+    expect(s.after('@bea> click 1')).toContain('Signatures (1 of 2)');
+    expect(s.after('@carl> click 1', 2)).toContain('Recorded: *Reporting JWT* disabled');
+    expect(s.after('@ana> /zoomjwt remove "Reporting JWT" soak passed, no calls since')).toContain('REMOVE REPORTING JWT?');
+    expect(s.after('@carl> click 1', 3)).toContain('Removed from Zoom (DELETE answered 2xx).');
+    expect(s.after('@carl> digest')).toContain('Removed Reporting JWT from Zoom');
+    removedPrefix(s.output);
+  }, 180_000);
+
   it('starts a private redis-server when REDIS_URL does not answer, and stops it at the end', async () => {
     const port = await new Promise<number>((done) => {
       const server = createServer().listen(0, '127.0.0.1', () => {
@@ -191,6 +210,16 @@ describe('npm run sandbox', () => {
     expect(s.output).toContain('Stopped the private redis-server.');
     removedPrefix(s.output);
   }, 180_000);
+});
+
+describe('sandbox input', () => {
+  it('reads a pasted README line: the prompt names who types, a trailing note is dropped', () => {
+    expect(pastedLine('@bea> click 1                                             # Approve: 1 of 2')).toEqual({ line: 'click 1', as: 'bea' });
+    expect(pastedLine('/zoomjwt disable "Reporting JWT" silent # posts a card')).toEqual({ line: '/zoomjwt disable "Reporting JWT" silent' });
+    // Not notes: a # inside a word, or inside double quotes.
+    expect(pastedLine('/zoomjwt disable "Ops #2 JWT" see ticket #123')).toEqual({ line: '/zoomjwt disable "Ops #2 JWT" see ticket #123' });
+    expect(pastedLine('/zoomjwt disable "Ops # JWT" why')).toEqual({ line: '/zoomjwt disable "Ops # JWT" why' });
+  });
 });
 
 describe('sandbox rendering', () => {

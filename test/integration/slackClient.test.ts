@@ -22,7 +22,7 @@ let now = 1_800_000_000_000;
 function client() {
   const config = loadConfig(baseEnv({ SLACK_API_URL: slack.apiUrl }));
   const { log } = createLogger({ level: 'debug', secrets: [TEST_SECRETS.botToken] }, sink);
-  return createSlackClient({ token: TEST_SECRETS.botToken, options: slackClientOptions(config, transport), redis, keys: createKeys(prefix), log, metrics: createMetrics({ defaultMetrics: false }), clock: () => now });
+  return createSlackClient({ token: TEST_SECRETS.botToken, options: slackClientOptions(config, transport, log), redis, keys: createKeys(prefix), log, metrics: createMetrics({ defaultMetrics: false }), clock: () => now });
 }
 
 beforeAll(async () => {

@@ -1,4 +1,8 @@
-import { ConfigError, loadAuditVerifyConfig, loadConfig, loadRedisConfig, secretsOf } from '../../src/config';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadAuditVerifyConfig, loadConfig, loadEnvFile, loadRedisConfig, secretsOf } from '../../src/config';
 import { baseEnv, TEST_SECRETS } from '../helpers/env';
 
 function problemsOf(env: Record<string, string | undefined>, readFile?: (p: string) => string): string[] {
@@ -131,5 +135,46 @@ describe('configuration', () => {
     expect(wrong[0]).toMatch(/clientId/);
     expect(wrong.join()).not.toContain('TOPSECRET');
     expect(problemsOf({ ...env, ZOOM_ACCOUNT_ID: 'a' }, () => '[]')[0]).toMatch(/not both/);
+  });
+});
+
+describe('approvers', () => {
+  it('are required in live mode, where without them no request could ever be approved', () => {
+    expect(problemsOf(baseEnv({ ACTIONS_MODE: 'live', APPROVERS: undefined }))).toEqual([expect.stringMatching(/^APPROVERS: required when ACTIONS_MODE=live/)]);
+    expect(problemsOf(baseEnv({ ACTIONS_MODE: 'live', APPROVERS: ' ' }))).toEqual([expect.stringMatching(/^APPROVERS: required/)]);
+    expect(problemsOf(baseEnv({ ACTIONS_MODE: 'dry-run', APPROVERS: undefined }))).toEqual([]);
+  });
+});
+
+describe('.env loading', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zoomjwt-env-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('fills in what the environment lacks; a variable already set wins, even an empty one', () => {
+    const file = join(dir, '.env');
+    writeFileSync(file, '# comment\nA=from-file\nB=from-file\nC=from-file\nDIGEST_CRON="0 9 * * *"\n');
+    const env: NodeJS.ProcessEnv = { B: 'real', C: '' };
+    expect(loadEnvFile(file, env)).toBe(true);
+    expect(env).toEqual({ A: 'from-file', B: 'real', C: '', DIGEST_CRON: '0 9 * * *' });
+  });
+
+  it('is no error when there is no file', () => {
+    const env: NodeJS.ProcessEnv = {};
+    expect(loadEnvFile(join(dir, 'missing.env'), env)).toBe(false);
+    expect(env).toEqual({});
+  });
+
+  it('reads .env.example as shipped into a configuration that names only the values left to fill in', () => {
+    const env: NodeJS.ProcessEnv = {};
+    loadEnvFile(join(__dirname, '..', '..', '.env.example'), env);
+    expect(env.DIGEST_CRON).toBe('0 9 * * *');
+    const problems = problemsOf(env);
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET', 'DIGEST_CHANNEL']);
+  });
+
+  it('can also be sourced by a POSIX shell (`. ./.env`): values with spaces are quoted', () => {
+    const example = join(__dirname, '..', '..', '.env.example');
+    const out = execFileSync('sh', ['-c', 'set -ae; . "$0"; printf "%s|%s" "$DIGEST_CRON" "$REQUIRED_APPROVALS"', example], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(out).toBe('0 9 * * *|2');
   });
 });

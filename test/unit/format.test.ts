@@ -230,6 +230,20 @@ describe('truncate', () => {
     expect(isWellFormed(result)).toBe(true);
   });
 
+  it('never cuts a ZWJ sequence, a flag, a skin tone or a keycap in half', () => {
+    const graphemes = (t: string) => [...new Intl.Segmenter('en', { granularity: 'grapheme' }).segment(t)].map((g) => g.segment);
+    for (const emoji of ['👩‍💻', '👨‍👩‍👧‍👦', '🇫🇷', '👍🏽', '1️⃣', 'é']) {
+      const text = `ab${emoji}cd`;
+      for (let max = 1; max <= text.length; max++) {
+        const kept = truncate(text, max).replace(/…$/, '');
+        // What is kept is whole graphemes of the original: the emoji entirely or not at all.
+        expect([emoji, max, graphemes(kept).every((g) => graphemes(text).includes(g))]).toEqual([emoji, max, true]);
+      }
+    }
+    expect(truncate('ab👨‍👩‍👧‍👦cd', 14)).toBe('ab👨‍👩‍👧‍👦…');
+    expect(truncate('ab👨‍👩‍👧‍👦cd', 13)).toBe('ab…');
+  });
+
   it('is never longer than the limit (property)', () => {
     fc.assert(
       fc.property(

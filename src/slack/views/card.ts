@@ -6,7 +6,7 @@
 import type { types } from '@slack/bolt';
 import { actionPhrase, operatorDeadlineOf, operatorSteps, type StoredRequest } from '../../domain/approval';
 import { formatDuration } from '../../domain/duration';
-import { escapeMrkdwn, formatCount, timeAgo, timeUntil } from '../../domain/format';
+import { escapeMrkdwn, formatCount, timeAgo, timeUntil, truncate } from '../../domain/format';
 import { MARKETPLACE_CREATED_APPS_URL } from '../../domain/integrations';
 import type { RequestStatus } from '../../domain/request';
 import { ACTION } from '../ids';
@@ -81,10 +81,12 @@ function approveConfirm(req: StoredRequest, mode: 'dry-run' | 'live'): types.Con
     title: { type: 'plain_text', text: 'Remove this app for good?' },
     text: {
       type: 'plain_text',
-      text:
+      text: truncate(
         mode === 'live'
-          ? `Removing ${req.appName} from Zoom is permanent. Approve only if you are sure nothing uses it.`.slice(0, 300)
-          : `DRY-RUN mode: nothing will be sent to Zoom, but this records your approval to remove ${req.appName}.`.slice(0, 300),
+          ? `Removing ${req.appName} from Zoom is permanent. Approve only if you are sure nothing uses it.`
+          : `DRY-RUN mode: nothing will be sent to Zoom, but this records your approval to remove ${req.appName}.`,
+        300,
+      ),
     },
     confirm: { type: 'plain_text', text: 'Approve removal' },
     deny: { type: 'plain_text', text: 'Go back' },
@@ -111,6 +113,15 @@ function outcomeLines(req: StoredRequest): string[] {
   if (req.outcome && req.status !== 'rejected' && !pendingCancel) lines.push(escapeMrkdwn(req.outcome));
   if (req.operatorDoneBy && req.operatorDoneAt) lines.push(`Marked done by <@${req.operatorDoneBy}> ${slackTime(req.operatorDoneAt)}.`);
   return lines;
+}
+
+/**
+ * Block ids of a card's action blocks name the request and the card's state: each redraw after a
+ * transition (chat.update) gets new ones, as Slack advises, so a client never keeps the buttons
+ * of an earlier state under an id it already knows.
+ */
+export function cardBlockId(kind: 'approval' | 'operator', req: Pick<StoredRequest, 'id' | 'status' | 'signatures'>): string {
+  return `${kind}:${req.id}:${req.status}:${req.signatures.length}`;
 }
 
 /** The card for a request, in its current state. `mode` is ACTIONS_MODE (the request's own once executed). */
@@ -140,7 +151,7 @@ export function renderCard(req: StoredRequest, opts: { now: number; mode: 'dry-r
 
   if (req.status === 'pending') {
     blocks.push(
-      actions(`approval:${req.id}`, [
+      actions(cardBlockId('approval', req), [
         button(req.action === 'remove' ? 'Approve removal' : 'Approve', ACTION.approve, req.id, 'primary', approveConfirm(req, mode)),
         button('Reject', ACTION.reject, req.id, 'danger'),
         button('Cancel request', ACTION.cancel, req.id),
@@ -157,7 +168,7 @@ export function renderCard(req: StoredRequest, opts: { now: number; mode: 'dry-r
           (mode === 'dry-run' ? '\n_DRY-RUN mode changes nothing here: this step is done by a person, and Done records it._' : ''),
       ),
     );
-    blocks.push(actions(`operator:${req.id}`, [button('Done', ACTION.taskDone, req.id, 'primary'), button('Cancel request', ACTION.cancel, req.id)]));
+    blocks.push(actions(cardBlockId('operator', req), [button('Done', ACTION.taskDone, req.id, 'primary'), button('Cancel request', ACTION.cancel, req.id)]));
     const deadline = operatorDeadlineOf(req);
     blocks.push(context(`Expires ${timeUntil(deadline, now)} (${slackTime(deadline)}) unless someone presses Done · request \`${req.id}\``));
   } else {

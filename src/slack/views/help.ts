@@ -26,7 +26,7 @@ export const USAGE: Array<{ group: string; items: Array<[string, string]> }> = [
     items: [
       ['disable Legacy JWT no calls for 14 days', 'ask to disable an app for a soak period'],
       ['enable Legacy JWT the SCIM sync broke', 'ask to turn a disabled app back on (one approver)'],
-      ['remove 6aBcDeFgHiJkLmNoPq soak finished, no calls', 'ask to remove an app for good (exact id or full name only)'],
+      ['remove 6aBcDeFgHiJkLmNoPq soak finished, no calls', 'ask to remove an app for good'],
     ],
   },
   {
@@ -46,7 +46,12 @@ export function helpMessage(intro?: string): SlackMessage {
     ...USAGE.map(({ group, items }) =>
       section(`*${group}*\n${items.map(([example, what]) => `\`${COMMAND} ${example}\` — ${what}`).join('\n')}`),
     ),
-    context('`<app>` is an app id or name (case-insensitive). Disable and remove need two approvers; enable needs one.'),
+    context(
+      '`<app>` is an app id or name, case-insensitive (quotes around a name are fine). ' +
+        '`disable`, `enable`, `remove`, `owner`, `migrated` and `untrack` need the exact app id or full name; ' +
+        '`app` and `audit` also take a unique prefix or part of the name. ' +
+        'Disable and remove need two approvers; enable needs one.',
+    ),
   ];
   const fallback = `${intro ? `${intro}\n` : ''}Usage: ${USAGE.flatMap((g) => g.items.map(([e]) => `${COMMAND} ${e.split(' ')[0]}`)).join(', ')}`;
   return message(fallback, blocks);

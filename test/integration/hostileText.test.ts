@@ -7,6 +7,7 @@
  * searched for a mention, link or ping that the input carried.
  */
 import fc from 'fast-check';
+import { mrkdwnStrings } from '../helpers/mrkdwn';
 import { ACTION } from '../../src/slack/ids';
 import { ACCOUNT_ID, click, openRequest, PEOPLE, startHarness, until, waitForStatus, type Harness } from './approvals.harness';
 
@@ -46,22 +47,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h.stop();
 });
-
-/**
- * Every string Slack reads as mrkdwn, or notifies from, in what was sent: fallback `text` and
- * every text object but `plain_text` ones (headers, buttons, dialogs), which Slack shows as typed
- * and never parses for mentions or links.
- */
-function mrkdwnStrings(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) mrkdwnStrings(v, out);
-  else if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    if (o.type === 'plain_text') return out;
-    for (const [k, v] of Object.entries(o)) if (k !== 'action_id' && k !== 'block_id' && k !== 'value') mrkdwnStrings(v, out);
-  }
-  return out;
-}
 
 /** What zoomjwt sent to Slack since `callsFrom`/`responsesFrom`, plus the acks given. */
 function sentSince(callsFrom: number, responsesFrom: number, acks: unknown[]): string {

@@ -149,25 +149,24 @@ describe('signed bodies that are not what Slack sends get a 400 at once', () => 
     await nothingChanged();
   });
 
-  it('a JSON body that is not an Events API delivery', async () => {
-    const body = JSON.stringify({ command: '/zoomjwt', text: 'status', user_id: PEOPLE.bob });
+  /** A signed JSON body, as the Events API sends them. */
+  const postSignedJson = (value: unknown) => {
+    const body = JSON.stringify(value);
     const ts = now();
-    const res = await fetch(url(), {
+    return fetch(url(), {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, body) },
       body,
     });
+  };
+
+  it('a JSON body that is not an Events API delivery', async () => {
+    const res = await postSignedJson({ command: '/zoomjwt', text: 'status', user_id: PEOPLE.bob });
     expect(res.status).toBe(400);
   });
 
   it('an Events API url_verification, signed, is answered with its challenge', async () => {
-    const body = JSON.stringify({ type: 'url_verification', token: 'x', challenge: 'c-123' });
-    const ts = now();
-    const res = await fetch(url(), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, body) },
-      body,
-    });
+    const res = await postSignedJson({ type: 'url_verification', token: 'x', challenge: 'c-123' });
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('c-123');
   });

@@ -6,6 +6,7 @@
  * reaches the states a live run rarely does (expired, aborted, failed, dry-run removal).
  */
 import fc from 'fast-check';
+import { mrkdwnStrings } from '../helpers/mrkdwn';
 import { canOpen, type StoredRequest } from '../../src/domain/approval';
 import type { TrackedApp } from '../../src/domain/app';
 import type { RequestStatus } from '../../src/domain/request';
@@ -26,18 +27,7 @@ const hostile = fc
   .tuple(fc.array(fc.constantFrom(...PINGS), { minLength: 1, maxLength: 3 }), fc.string({ maxLength: 20 }))
   .map(([pings, tail]) => `${pings.join(' ')} ${tail}`);
 
-/** Strings Slack parses: everything but plain_text objects and ids. */
-function mrkdwn(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) mrkdwn(v, out);
-  else if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    if (o.type === 'plain_text') return out;
-    for (const [k, v] of Object.entries(o)) if (k !== 'action_id' && k !== 'block_id' && k !== 'value') mrkdwn(v, out);
-  }
-  return out;
-}
-const leaked = (msg: SlackMessage | string) => mrkdwn(msg).filter((s) => FORBIDDEN.test(s));
+const leaked = (msg: SlackMessage | string) => mrkdwnStrings(msg).filter((s) => FORBIDDEN.test(s));
 
 const STATUSES: RequestStatus[] = ['pending', 'approved', 'awaiting_operator', 'executed', 'rejected', 'cancelled', 'expired', 'aborted', 'failed'];
 

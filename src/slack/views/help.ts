@@ -13,7 +13,7 @@ export const USAGE: Array<{ group: string; items: Array<[string, string]> }> = [
     ],
   },
   {
-    group: 'Choose and organise apps',
+    group: 'Choose and organise apps (admins; `migrated`: the app\'s owner too)',
     items: [
       ['track 6aBcDeFgHiJkLmNoPq', 'start watching an app by its Zoom app id'],
       ['untrack Legacy JWT', 'stop watching an app (history is kept)'],
@@ -30,7 +30,7 @@ export const USAGE: Array<{ group: string; items: Array<[string, string]> }> = [
     ],
   },
   {
-    group: 'Chores',
+    group: 'Chores (`poll` and `digest`: admins)',
     items: [
       ['poll', 'read the Zoom call logs now'],
       ['digest', "post or refresh today's digest"],
@@ -50,7 +50,8 @@ export function helpMessage(intro?: string): SlackMessage {
       '`<app>` is an app id or name, case-insensitive (quotes around a name are fine). ' +
         '`disable`, `enable`, `remove`, `owner`, `migrated` and `untrack` need the exact app id or full name; ' +
         '`app` and `audit` also take a unique prefix or part of the name. ' +
-        'Disable and remove need two approvers; enable needs one.',
+        'Disable and remove need two approvers; enable needs one. ' +
+        'Reading and asking is for full members of this workspace; admins are `ADMINS` (or the approvers).',
     ),
   ];
   const fallback = `${intro ? `${intro}\n` : ''}Usage: ${USAGE.flatMap((g) => g.items.map(([e]) => `${COMMAND} ${e.split(' ')[0]}`)).join(', ')}`;

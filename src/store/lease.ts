@@ -9,6 +9,8 @@ import type { Keys } from './keys';
 
 // KEYS[1] lease; ARGV[1] token. Deletes only a lease this holder still has.
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+// KEYS[1] lease; ARGV[1] token; ARGV[2] ttl ms. Extends only a lease this holder still has.
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 /** Raised when a lease could not be had within the wait. */
 export class LeaseBusyError extends Error {
@@ -20,7 +22,10 @@ export class LeaseBusyError extends Error {
 }
 
 export interface LeaseOptions {
-  /** The lease lives this long without its holder (ms): longer than the work it guards. */
+  /**
+   * The lease lives this long without a heartbeat from its holder (ms), which renews it every
+   * third of that while the work runs: a holder that dies frees it within this time.
+   */
   ttlMs: number;
   /** How long to wait for a busy lease before LeaseBusyError (ms). */
   waitMs: number;
@@ -38,9 +43,14 @@ export async function withLease<T>(redis: Redis, key: string, opts: LeaseOptions
     if (Date.now() >= deadline) throw new LeaseBusyError(key);
     await new Promise((r) => setTimeout(r, opts.retryMs ?? 50));
   }
+  const heartbeat = setInterval(() => {
+    void redis.eval(RENEW, 1, key, token, String(opts.ttlMs)).catch(() => undefined);
+  }, Math.max(100, Math.floor(opts.ttlMs / 3)));
+  heartbeat.unref();
   try {
     return await work();
   } finally {
+    clearInterval(heartbeat);
     // A release lost to a Redis blip leaves the lease to expire by its TTL.
     await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
   }
@@ -51,5 +61,9 @@ export async function withLease<T>(redis: Redis, key: string, opts: LeaseOptions
  * execution re-check, Zoom's DELETE and its recording, and every Done, hold the app's lease.
  */
 export const appLeaseKey = (keys: Keys, appId: string): string => keys.k('lease', 'app', appId);
-/** Longer than a re-check, a DELETE with its client timeout, and the recording after it. */
-export const APP_LEASE_TTL_MS = 120_000;
+/**
+ * Renewed while its step runs (however long a DELETE takes), so it only has to outlive a crashed
+ * holder briefly: a worker killed mid-removal frees the app within 15 s, well before BullMQ hands
+ * the stalled job to another worker.
+ */
+export const APP_LEASE_TTL_MS = 15_000;

@@ -341,7 +341,7 @@ it('appends an audit entry with a dedupe key once, even when two processes race 
     await logs[0]!.append({ ...input, type: 'execution.started', summary: 'Executing R1' });
     expect(new Set(results.map((r) => r.id)).size).toBe(1);
     expect(ofType(await logs[0]!.latest(50), 'execution.succeeded')).toHaveLength(1);
-    expect(await logs[1]!.verify()).toEqual({ ok: true, count: 2 });
+    expect(await logs[1]!.verify()).toMatchObject({ ok: true, count: 2 });
   } finally {
     a.disconnect();
     b.disconnect();

@@ -33,7 +33,7 @@ async function snapshot(): Promise<string> {
   const s = app.running.services;
   const apps = await s.apps.list();
   const requests = await s.redis.keys(`${s.keys.k('request')}*`);
-  const audit = (await s.audit.latest(10_000)).filter((e) => e.type !== 'request.refused').map((e) => `${e.type} ${e.summary}`);
+  const audit = (await s.audit.latest(10_000)).filter((e) => e.type !== 'request.refused' && e.type !== 'access.refused').map((e) => `${e.type} ${e.summary}`);
   return JSON.stringify({ apps, requests: requests.sort(), audit });
 }
 

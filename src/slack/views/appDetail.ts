@@ -78,11 +78,15 @@ export function guessesText(guesses: readonly IntegrationGuess[]): string {
   return lines.join('\n');
 }
 
-/** The endpoint list as a native table: the same rows as endpointTable, as raw text cells. */
+/**
+ * The endpoint list as a native table: the same rows as endpointTable, as raw text cells. Raw
+ * text is not mrkdwn, but the Zoom-derived cells are escaped all the same (templates hold no
+ * `<`, `>` or `&` of their own), so no reading of the cells can turn one into a mention.
+ */
 export function endpointTableBlock(endpoints: readonly EndpointUsage[]): Block | undefined {
   if (endpoints.length === 0) return undefined;
   const rows = endpoints.slice(0, ENDPOINT_ROWS_MAX).map((e) => [
-    e.method, e.template, formatCount(e.count), e.errors ? formatCount(e.errors) : '-', e.last ? shortUtc(e.last) : '-',
+    inline(e.method, 16), inline(e.template, 200), formatCount(e.count), e.errors ? formatCount(e.errors) : '-', e.last ? shortUtc(e.last) : '-',
   ]);
   return tableBlock(['Method', 'Endpoint', 'Calls', 'Errors', 'Last (UTC)'], rows, ['left', 'left', 'right', 'right', 'left']);
 }

@@ -28,6 +28,7 @@ import { registerCommands, type CommandTable } from './slack/commands';
 import { createZoomClient, type ZoomClient } from './zoom/client';
 import { createEventBus, type Clock, type Feature, type Services } from './services';
 import { createFeatures } from './features';
+import { createNativeSupport } from './slack/native';
 
 export type { Clock, Services };
 
@@ -189,6 +190,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       const slackApp = createSlackApp({ config, log, metrics, botUserId: identity.botUserId, botId: identity.botId, install: () => installationOf(identity), transport: slackTransport });
       registerCommands(slackApp.app, commands, {
         log, metrics, clock, rawAcks: !slackApp.socketMode, access,
+        native: createNativeSupport(redis, keys, () => identity.teamId),
         onRefused: async ({ userId, subcommand, code }) => {
           await services.audit.append({
             type: 'access.refused', actor: userId,

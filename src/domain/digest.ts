@@ -9,11 +9,13 @@
  * pointer to `/zoomjwt status` or `/zoomjwt app <name>`.
  */
 import type { LifecycleState } from './app';
-import { escapeMrkdwn, formatCount, localDate, timeAgo, timeUntil, trend, truncate } from './format';
+import { escapeMrkdwn, formatCount, localDate, sparkline, timeAgo, timeUntil, trend, truncate } from './format';
 import type { ApprovalRequest } from './request';
 import { LIMITS, context, divider, header, message, section, type Block, type SlackMessage } from '../slack/blocks';
 import { COMMAND } from '../slack/ids';
 import type { PollHealth } from '../store/health';
+import type { DailyUsage } from '../store/usage';
+import { callsChart, withFallback } from '../slack/native';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -101,7 +103,12 @@ export interface DigestModel {
    * anchors the log outside Redis (`audit:verify --head --count`). Absent for an empty log.
    */
   auditHead?: { count: number; hash: string };
+  /** Calls per UTC day of all tracked apps together, oldest first (the digest's chart). */
+  daily?: DailyUsage[];
 }
+
+/** UTC days the digest's chart covers. */
+export const DIGEST_CHART_DAYS = 14;
 
 /** Lines per list before the rest is summarised; chosen so every section fits 3 blocks. */
 const MAX_LINES = { needs: 25, active: 15, problems: 15, changes: 12 } as const;
@@ -308,8 +315,28 @@ function auditHeadLine(head: DigestModel['auditHead']): string {
   );
 }
 
-/** The digest message for `now` (epoch ms) in time zone `tz`. Pure. */
+/**
+ * The digest message for `now` (epoch ms) in time zone `tz`. Pure. With daily counts, calls per
+ * day are a native chart, and the same digest with a text sparkline instead is kept as its
+ * fallback (see slack/native.ts) for a workspace that refuses the chart.
+ */
 export function renderDigest(model: DigestModel, now: number, tz: string): SlackMessage {
+  const plain = renderDigestWith(model, now, tz, false);
+  if (!model.daily?.length) return plain;
+  return withFallback(renderDigestWith(model, now, tz, true), plain);
+}
+
+function callsPerDay(daily: readonly DailyUsage[] | undefined, native: boolean): Block[] {
+  if (!daily?.length) return [];
+  const title = `Calls per day, last ${daily.length} days (UTC)`;
+  const chart = native ? callsChart(title, daily) : undefined;
+  if (chart) return [chart];
+  const failed = daily.reduce((n, d) => n + d.failed, 0);
+  const total = daily.reduce((n, d) => n + d.total, 0);
+  return [section(`*${title}*\n\`${sparkline(daily.map((d) => d.total))}\`  ${daily[0]!.day.slice(5)} → ${daily[daily.length - 1]!.day.slice(5)} · ${formatCount(total)} calls, ${formatCount(failed)} failed`)];
+}
+
+function renderDigestWith(model: DigestModel, now: number, tz: string, native: boolean): SlackMessage {
   const date = model.date ?? digestDate(now, tz);
   const counts = digestCounts(model);
   const s = buildSections(model, now);
@@ -334,6 +361,7 @@ export function renderDigest(model: DigestModel, now: number, tz: string): Slack
     ...(model.warnings?.length ? [section(model.warnings.map((w) => `:rotating_light: *${w}*`).join('\n'))] : []),
     context(`${tz} · actions ${model.mode === 'live' ? '*live*' : '*dry-run* (nothing destructive is sent to Zoom)'}${y ? ' · changes in brackets are since yesterday' : ''}`),
     section(headline),
+    ...callsPerDay(model.daily, native),
     divider(),
     ...listBlocks(`Needs a person now (${s.needs.length})`, s.needs, MAX_LINES.needs, (n) => `_…and ${n} more — \`${COMMAND} requests\`, \`${COMMAND} status\`_`, 'Nothing waiting. :tada:'),
     divider(),

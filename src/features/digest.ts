@@ -12,6 +12,7 @@ import type { Job } from 'bullmq';
 import type { ApprovalRequest } from '../domain/request';
 import { weakenedSettings } from '../domain/settings';
 import type { Feature, Services } from '../services';
+import { createNativeSupport } from '../slack/native';
 import { notice } from '../slack/blocks';
 import { createRequestStore } from '../store/requests';
 import { createAlerts, type Alerts } from '../jobs/alerts';
@@ -73,6 +74,7 @@ export function createDigestFeature(services: Services, options: DigestFeatureOp
     warnings: weakenedSettings(config).map((w) => w.text),
     requests: options.requests ?? requestListerFor(services),
     slackProblems: (now) => services.slackHealth.problems(now),
+    native: createNativeSupport(services.redis, services.keys, () => services.slackIdentity.teamId),
     ...(options.sleep ? { sleep: options.sleep } : {}),
   };
   const alerts = createAlerts({ ...deps, channel: config.digestChannel });

@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import {
+  DIGEST_CHART_DAYS,
   digestCounts,
   digestDate,
   previousDate,
@@ -28,10 +29,12 @@ import {
   type DigestModel,
 } from '../domain/digest';
 import { lastNDays } from '../domain/format';
+import type { DailyUsage } from '../store/usage';
 import { guessIntegrations } from '../domain/integrations';
 import type { ApprovalRequest } from '../domain/request';
 import type { Keys } from '../store/keys';
 import type { AlertDeps } from './alerts';
+import { sendWithFallback, type NativeSupport } from '../slack/native';
 
 /** The job scheduler's fixed id and the job name, on the `digest` queue. */
 export const DIGEST_SCHEDULER_ID = 'digest';
@@ -64,6 +67,8 @@ export interface DigestDeps extends AlertDeps {
   requests?: RequestLister;
   /** Slack API problems (bot not in channel, bad token…) still unresolved. */
   slackProblems?: (now: number) => Promise<Array<{ sentence: string; count: number }>>;
+  /** Whether this install refuses native charts; without it, the digest goes out with its text fallback. */
+  native?: NativeSupport;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -134,11 +139,29 @@ export function digestInstant(job: Pick<Job, 'id' | 'opts' | 'data' | 'timestamp
   return job.timestamp;
 }
 
+/** Calls per day of all apps together. */
+function sumDaily(days: string[], perApp: DailyUsage[][]): DailyUsage[] {
+  return days.map((day, i) => {
+    const out: DailyUsage = { day, total: 0, ok: 0, failed: 0, byClass: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 } };
+    for (const rows of perApp) {
+      const d = rows[i];
+      if (!d) continue;
+      out.total += d.total;
+      out.ok += d.ok;
+      out.failed += d.failed;
+      for (const c of Object.keys(out.byClass) as Array<keyof DailyUsage['byClass']>) out.byClass[c] += d.byClass[c] ?? 0;
+    }
+    return out;
+  });
+}
+
 /** Reads everything the digest shows. `now` is the current time; `date` the local date it is for. */
 export async function collectDigest(deps: DigestDeps, now: number, date: string): Promise<DigestModel> {
   const tracked = await deps.apps.list();
   const ids = tracked.map((a) => a.appId);
   const days7 = lastNDays(now, 7);
+  const chartDays = lastNDays(now, DIGEST_CHART_DAYS);
+  const perApp = Promise.all(tracked.map((a) => deps.usage.daily(a.appId, chartDays)));
   const [windows, summaries, health, changes, candidates, yesterday, requests, slackProblems, auditHead] = await Promise.all([
     deps.usage.windowMany(ids, now),
     deps.usage.summaryMany(ids),
@@ -213,6 +236,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
     ...(deps.warnings?.length ? { warnings: deps.warnings } : {}),
     date,
     ...(auditHead ? { auditHead } : {}),
+    daily: sumDaily(chartDays, await perApp),
   };
   for (const req of requests ?? []) {
     if (req.status === 'pending' && req.expiresAt > now) model.pending.push(req);
@@ -249,7 +273,9 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
     if (claim[0] === 'claimed') {
       let res: { channel?: string; ts?: string };
       try {
-        res = await deps.slack.chat.postMessage({ channel: deps.channel, text: msg.text, blocks: msg.blocks ?? [], unfurl_links: false });
+        res = await sendWithFallback(msg, deps.native, (m) => deps.slack.chat.postMessage({ channel: deps.channel, text: m.text, blocks: m.blocks ?? [], unfurl_links: false }), () =>
+          log.info('Slack refused the native chart; posted the text fallback and remembered it for this install'),
+        );
       } catch (err) {
         // Every failure, not only Slack's own error answers: see the header. The attempt still
         // fails, so BullMQ retries it with backoff.
@@ -274,7 +300,7 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
       const channel = claim[1] ?? deps.channel;
       const ts = claim[2] ?? '';
       try {
-        await deps.slack.chat.update({ channel, ts, text: msg.text, blocks: msg.blocks ?? [] });
+        await sendWithFallback(msg, deps.native, (m) => deps.slack.chat.update({ channel, ts, text: m.text, blocks: m.blocks ?? [] }));
       } catch (err) {
         if ((err as { data?: { error?: string } }).data?.error !== 'message_not_found') throw err;
         // Someone deleted today's digest: forget it, and the next pass of this loop posts anew.

@@ -95,6 +95,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   async function finishAftermath(req: StoredRequest, a: Aftermath): Promise<void> {
     const entry = await flow.audit(a.audit, { dedupeKey: `${req.id}:${a.step}` });
     await flow.refreshCard(req);
+    await flow.announce(req);
     await flow.tellRequester(req, a.tell, { once: a.step });
     // Without the audit entry the aftermath stays unsettled; the sweeper tries it again.
     if (entry) await markSettled(req.id);
@@ -307,6 +308,13 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     return { outcome: res.outcome };
   }
 
+  /** A reminder fires: the flow claims it once per request and moment and sends it if still due. */
+  async function remind(job: Job): Promise<unknown> {
+    const data = job.data as { requestId?: unknown; moment?: unknown };
+    const moment = data.moment === 'hour' ? 'hour' : 'half';
+    return { outcome: await flow.remind(String(data.requestId ?? ''), moment) };
+  }
+
   /**
    * Queues the execution of an approved request again. A job that still exists and is not
    * finished will run (adding collapses into it); a finished one (e.g. failed after its worker
@@ -345,6 +353,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
             { dedupeKey: `${req.id}:operator-expired` },
           );
           await flow.refreshCard(res.request);
+          await flow.announce(res.request);
           await flow.tellRequester(
             res.request,
             `:alarm_clock: Your request \`${req.id}\` to ${req.action} ${name(req)} expired: nobody pressed *Done* for the Marketplace step before its deadline. Nothing was recorded on the app.`,
@@ -405,7 +414,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   };
 
   return {
-    processors: { [JOB.execute]: guarded, [JOB.expire]: expire, [JOB.sweep]: sweep },
+    processors: { [JOB.execute]: guarded, [JOB.expire]: expire, [JOB.sweep]: sweep, [JOB.remind]: remind },
     async schedule() {
       await s.queues.actions.upsertJobScheduler(SWEEP_SCHEDULER_ID, { every: SWEEP_EVERY_MS }, { name: JOB.sweep, data: {} });
     },

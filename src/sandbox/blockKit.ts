@@ -10,6 +10,17 @@
  * 2000, url at most 3000, style primary or danger; confirm dialogs with plain_text title (100),
  * text (300), confirm and deny (30). Lengths are counted in UTF-16 code units, which is never less
  * than Slack's character count, so the fake is at least as strict as Slack.
+ *
+ * Native charts and tables (docs.slack.dev, blocks/data-visualization-block, table-block,
+ * data-table-block): `data_visualization` has a title of 1–50 and a chart of type pie (1–6
+ * segments), or bar, area or line with 1–6 series of unique names (at most 20 characters), each of
+ * 1–20 data points (label at most 20, a finite number) whose labels are the axis categories, and an
+ * `axis_config` of categories (at most 20 characters each) and optional x_label / y_label (at most
+ * 50). `table` has 1–100 rows of 1–20 raw_text or rich_text cells and at most 20 column_settings
+ * (align left, center or right). `data_table` needs a caption, 2–101 rows (a header row, whose
+ * cells are never rich_text, and at most 100 more) all of the same length, cells raw_text,
+ * raw_number or rich_text, a page_size of 1–100 and a row_header_column_index inside the row.
+ * A workspace that does not know a block type refuses it; `unsupported` makes the fake do that.
  */
 
 export type Surface = 'message' | 'modal' | 'home';
@@ -21,7 +32,15 @@ export interface BlockKitError {
 }
 
 const MAX_BLOCKS: Record<Surface, number> = { message: 50, modal: 100, home: 100 };
-const BLOCK_TYPES = new Set(['section', 'header', 'context', 'actions', 'divider', 'image', 'input', 'rich_text', 'markdown', 'video', 'file']);
+const BLOCK_TYPES = new Set([
+  'section', 'header', 'context', 'actions', 'divider', 'image', 'input', 'rich_text', 'markdown', 'video', 'file',
+  'data_visualization', 'table', 'data_table',
+]);
+
+/** Options of a check: block types this workspace refuses (an older workspace or client). */
+export interface CheckOptions {
+  unsupported?: ReadonlySet<string>;
+}
 const ELEMENT_TYPES = new Set([
   'button', 'checkboxes', 'datepicker', 'datetimepicker', 'timepicker', 'image', 'overflow', 'radio_buttons', 'plain_text_input',
   'static_select', 'external_select', 'users_select', 'conversations_select', 'channels_select',
@@ -33,7 +52,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks the `blocks` of a message (chat.postMessage / update / postEphemeral, response_url). */
-export function checkMessage(payload: Obj, surface: Surface = 'message'): BlockKitError[] {
+export function checkMessage(payload: Obj, surface: Surface = 'message', opts: CheckOptions = {}): BlockKitError[] {
   const errors: BlockKitError[] = [];
   const err = (pointer: string, message: string) => void errors.push({ pointer, message });
   if (payload.blocks === undefined) return errors;
@@ -41,12 +60,12 @@ export function checkMessage(payload: Obj, surface: Surface = 'message'): BlockK
     err('/blocks', 'must be an array');
     return errors;
   }
-  checkBlocks(payload.blocks, '/blocks', surface, err);
+  checkBlocks(payload.blocks, '/blocks', surface, err, opts);
   return errors;
 }
 
 /** Checks a view (views.open / update / push / publish). */
-export function checkView(view: unknown): BlockKitError[] {
+export function checkView(view: unknown, opts: CheckOptions = {}): BlockKitError[] {
   const errors: BlockKitError[] = [];
   const err = (pointer: string, message: string) => void errors.push({ pointer, message });
   if (!isObj(view)) {
@@ -67,7 +86,7 @@ export function checkView(view: unknown): BlockKitError[] {
   maxString(view.private_metadata, '/view/private_metadata', 3000, err);
   maxString(view.callback_id, '/view/callback_id', 255, err);
   if (!Array.isArray(view.blocks)) err('/view/blocks', 'must be an array');
-  else checkBlocks(view.blocks, '/view/blocks', type, err);
+  else checkBlocks(view.blocks, '/view/blocks', type, err, opts);
   return errors;
 }
 
@@ -118,14 +137,110 @@ function element(value: unknown, pointer: string, err: Err, actionIds: Set<strin
   }
 }
 
-function checkBlocks(blocks: unknown[], pointer: string, surface: Surface, err: Err): void {
+const isFiniteNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
+function requiredString(value: unknown, pointer: string, max: number, err: Err): void {
+  if (typeof value !== 'string' || value.length === 0) err(pointer, 'must be a non-empty string');
+  else if (value.length > max) err(pointer, `must be at most ${max} characters (is ${value.length})`);
+}
+
+function arrayOf(value: unknown, pointer: string, min: number, max: number, err: Err): unknown[] | undefined {
+  if (!Array.isArray(value)) {
+    err(pointer, 'must be an array');
+    return undefined;
+  }
+  if (value.length < min || value.length > max) err(pointer, `must hold ${min}–${max} items (holds ${value.length})`);
+  return value;
+}
+
+function dataVisualization(block: Obj, at: string, err: Err): void {
+  requiredString(block.title, `${at}/title`, 50, err);
+  const chart = block.chart;
+  if (!isObj(chart)) return err(`${at}/chart`, 'must be a chart object');
+  if (chart.type === 'pie') {
+    arrayOf(chart.segments, `${at}/chart/segments`, 1, 6, err)?.forEach((seg, i) => {
+      if (!isObj(seg)) return err(`${at}/chart/segments/${i}`, 'must be a segment object');
+      requiredString(seg.label, `${at}/chart/segments/${i}/label`, 20, err);
+      if (!isFiniteNumber(seg.value)) err(`${at}/chart/segments/${i}/value`, 'must be a number');
+    });
+    return;
+  }
+  if (chart.type !== 'bar' && chart.type !== 'area' && chart.type !== 'line') return err(`${at}/chart/type`, `must be pie, bar, area or line (is ${String(chart.type)})`);
+  const axis = chart.axis_config;
+  let categories: unknown[] | undefined;
+  if (!isObj(axis)) err(`${at}/chart/axis_config`, 'is required');
+  else {
+    categories = arrayOf(axis.categories, `${at}/chart/axis_config/categories`, 1, 20, err);
+    categories?.forEach((c, i) => requiredString(c, `${at}/chart/axis_config/categories/${i}`, 20, err));
+    maxString(axis.x_label, `${at}/chart/axis_config/x_label`, 50, err);
+    maxString(axis.y_label, `${at}/chart/axis_config/y_label`, 50, err);
+  }
+  const names = new Set<string>();
+  arrayOf(chart.series, `${at}/chart/series`, 1, 6, err)?.forEach((series, i) => {
+    const sp = `${at}/chart/series/${i}`;
+    if (!isObj(series)) return err(sp, 'must be a data series object');
+    requiredString(series.name, `${sp}/name`, 20, err);
+    if (typeof series.name === 'string') {
+      if (names.has(series.name)) err(`${sp}/name`, `duplicate series name: ${series.name}`);
+      names.add(series.name);
+    }
+    const points = arrayOf(series.data, `${sp}/data`, 1, 20, err);
+    points?.forEach((pt, j) => {
+      if (!isObj(pt)) return err(`${sp}/data/${j}`, 'must be a data point object');
+      requiredString(pt.label, `${sp}/data/${j}/label`, 20, err);
+      if (!isFiniteNumber(pt.value)) err(`${sp}/data/${j}/value`, 'must be a number');
+    });
+    if (points && categories) {
+      const labels = points.map((pt) => (isObj(pt) ? pt.label : undefined));
+      if (labels.length !== categories.length || labels.some((l, j) => l !== categories![j])) err(`${sp}/data`, 'labels must match axis_config.categories');
+    }
+  });
+}
+
+function tableCell(cell: unknown, pointer: string, err: Err, allowed: readonly string[]): void {
+  if (!isObj(cell) || typeof cell.type !== 'string' || !allowed.includes(cell.type)) return err(pointer, `must be a cell of type ${allowed.join(', ')}`);
+  if (cell.type === 'raw_text' && typeof cell.text !== 'string') err(`${pointer}/text`, 'must be a string');
+  if (cell.type === 'raw_number' && !isFiniteNumber(cell.value)) err(`${pointer}/value`, 'must be a number');
+  if (cell.type === 'rich_text' && !Array.isArray(cell.elements)) err(`${pointer}/elements`, 'must be an array');
+}
+
+function table(block: Obj, at: string, err: Err): void {
+  arrayOf(block.rows, `${at}/rows`, 1, 100, err)?.forEach((row, i) => {
+    arrayOf(row, `${at}/rows/${i}`, 1, 20, err)?.forEach((cell, j) => tableCell(cell, `${at}/rows/${i}/${j}`, err, ['raw_text', 'rich_text']));
+  });
+  if (block.column_settings !== undefined) {
+    arrayOf(block.column_settings, `${at}/column_settings`, 0, 20, err)?.forEach((c, i) => {
+      if (c === null) return;
+      if (!isObj(c)) return err(`${at}/column_settings/${i}`, 'must be an object');
+      if (c.align !== undefined && c.align !== 'left' && c.align !== 'center' && c.align !== 'right') err(`${at}/column_settings/${i}/align`, 'must be left, center or right');
+      if (c.is_wrapped !== undefined && typeof c.is_wrapped !== 'boolean') err(`${at}/column_settings/${i}/is_wrapped`, 'must be a boolean');
+    });
+  }
+}
+
+function dataTable(block: Obj, at: string, err: Err): void {
+  requiredString(block.caption, `${at}/caption`, 3000, err);
+  const rows = arrayOf(block.rows, `${at}/rows`, 2, 101, err);
+  const width = Array.isArray(rows?.[0]) ? (rows[0] as unknown[]).length : 0;
+  rows?.forEach((row, i) => {
+    const cells = arrayOf(row, `${at}/rows/${i}`, 1, 100, err);
+    if (cells && cells.length !== width) err(`${at}/rows/${i}`, `must hold as many values as the header (${width}, holds ${cells.length})`);
+    cells?.forEach((cell, j) => tableCell(cell, `${at}/rows/${i}/${j}`, err, i === 0 ? ['raw_text', 'raw_number'] : ['raw_text', 'raw_number', 'rich_text']));
+  });
+  if (block.page_size !== undefined && (!Number.isInteger(block.page_size) || (block.page_size as number) < 1 || (block.page_size as number) > 100)) err(`${at}/page_size`, 'must be an integer of 1–100');
+  if (block.row_header_column_index !== undefined && (!Number.isInteger(block.row_header_column_index) || (block.row_header_column_index as number) < 0 || (block.row_header_column_index as number) >= width)) {
+    err(`${at}/row_header_column_index`, `must be a column index (0–${width - 1})`);
+  }
+}
+
+function checkBlocks(blocks: unknown[], pointer: string, surface: Surface, err: Err, opts: CheckOptions = {}): void {
   const max = MAX_BLOCKS[surface];
   if (blocks.length > max) err(pointer, `must hold at most ${max} blocks (holds ${blocks.length})`);
   const blockIds = new Set<string>();
   blocks.forEach((block, i) => {
     const at = `${pointer}/${i}`;
     if (!isObj(block)) return err(at, 'must be a block object');
-    if (typeof block.type !== 'string' || !BLOCK_TYPES.has(block.type)) return err(`${at}/type`, `unsupported block type: ${String(block.type)}`);
+    if (typeof block.type !== 'string' || !BLOCK_TYPES.has(block.type) || opts.unsupported?.has(block.type)) return err(`${at}/type`, `unsupported block type: ${String(block.type)}`);
     if (block.block_id !== undefined) {
       maxString(block.block_id, `${at}/block_id`, 255, err);
       if (typeof block.block_id === 'string') {
@@ -166,6 +281,15 @@ function checkBlocks(blocks: unknown[], pointer: string, surface: Surface, err: 
         block.elements.forEach((e, j) => element(e, `${at}/elements/${j}`, err, actionIds));
         break;
       }
+      case 'data_visualization':
+        dataVisualization(block, at, err);
+        break;
+      case 'table':
+        table(block, at, err);
+        break;
+      case 'data_table':
+        dataTable(block, at, err);
+        break;
       default:
         break;
     }

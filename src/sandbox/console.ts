@@ -144,6 +144,11 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
         show(`DM from @zoomjwt to ${names.user(channel)}`, msg);
         return;
       }
+      if (method === 'chat.postMessage' && typeof args.thread_ts === 'string') {
+        // A reminder or an announcement under a card: shown with its card, not as a card of its own.
+        show(`${names.channel(channel)} · in the thread of card #${cardFor(channel, args.thread_ts).n}`, msg);
+        return;
+      }
       const card = cardFor(channel, ts);
       const verb = method === 'chat.update' ? 'updated' : 'posted';
       show(`${names.channel(channel)} · card #${card.n} (${verb})`, msg);

@@ -120,6 +120,26 @@ export function renderMessage(msg: { text?: unknown; blocks?: unknown }, names: 
         if (made.length) lines.push(buttonLine(made));
         break;
       }
+      case 'data_visualization': {
+        // A native chart in the terminal: one line per point, each series as a number.
+        const chart = isObj(block.chart) ? block.chart : {};
+        const series = (Array.isArray(chart.series) ? chart.series : []).filter(isObj);
+        lines.push(`  📊 ${String(block.title ?? '')}${series.length ? ` (${series.map((x) => String(x.name ?? '')).join(' / ')})` : ''}`);
+        const first = series[0] && Array.isArray(series[0].data) ? series[0].data : [];
+        first.forEach((pt, i) => {
+          const values = series.map((x) => (Array.isArray(x.data) && isObj(x.data[i]) ? String(x.data[i].value ?? '') : ''));
+          lines.push(`    ${String(isObj(pt) ? pt.label ?? '' : '').padEnd(12)} ${values.join(' / ')}`);
+        });
+        break;
+      }
+      case 'table':
+      case 'data_table': {
+        const rows = (Array.isArray(block.rows) ? block.rows : []).filter(Array.isArray) as unknown[][];
+        const cell = (c: unknown) => (isObj(c) ? String(c.text ?? c.value ?? '') : '');
+        const widths = rows[0]?.map((_, j) => Math.min(48, Math.max(...rows.map((r) => cell(r[j]).length)))) ?? [];
+        for (const row of rows) lines.push(`  ${row.map((c, j) => cell(c).slice(0, 48).padEnd(widths[j] ?? 0)).join('  ')}`);
+        break;
+      }
       default:
         if (isObj(block.text)) lines.push(...indent(plain(textOf(block.text), names), '  '));
     }

@@ -15,7 +15,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkMessage, checkView, slackErrorMessages, type BlockKitError } from './blockKit';
+import { checkMessage, checkView, slackErrorMessages, type BlockKitError, type CheckOptions } from './blockKit';
 
 export interface SlackCall {
   method: string;
@@ -65,7 +65,7 @@ const MESSAGE_METHODS = new Set(['chat.postMessage', 'chat.update', 'chat.postEp
 const VIEW_METHODS = new Set(['views.open', 'views.update', 'views.push', 'views.publish']);
 
 /** What Slack would refuse in a Web API call's arguments, if anything. */
-function blockKitErrors(method: string, args: Record<string, unknown>): BlockKitError[] {
+function blockKitErrors(method: string, args: Record<string, unknown>, opts: CheckOptions): BlockKitError[] {
   if (VIEW_METHODS.has(method)) {
     let view = args.view;
     if (typeof view === 'string') {
@@ -75,9 +75,9 @@ function blockKitErrors(method: string, args: Record<string, unknown>): BlockKit
         return [{ pointer: '/view', message: 'is not valid JSON' }];
       }
     }
-    return checkView(view);
+    return checkView(view, opts);
   }
-  return MESSAGE_METHODS.has(method) ? checkMessage(args) : [];
+  return MESSAGE_METHODS.has(method) ? checkMessage(args, 'message', opts) : [];
 }
 
 type Failure = { error?: string; status?: number; retryAfter?: number; remaining: number };
@@ -99,6 +99,8 @@ export interface FakeSlack {
   responses: ResponseUrlPost[];
   /** Payloads refused for breaking Block Kit limits (never carried out). */
   refused: RefusedPayload[];
+  /** Payloads refused only because of a block type refuseBlockTypes turned off (a test's intent, not a bug). */
+  declined: RefusedPayload[];
   messages: Map<string, StoredMessage>;
   addUser(user: FakeUser): void;
   /** What `apps.connections.open` answers (Socket Mode's WebSocket URL). */
@@ -114,6 +116,11 @@ export interface FakeSlack {
    * meanwhile never had an effect.
    */
   hold(method: string, times?: number, match?: (args: Record<string, unknown>) => boolean): void;
+  /**
+   * Makes this workspace refuse the given block types (`invalid_blocks`, as an older workspace or
+   * client refuses `data_visualization`, `table`, `data_table`); an empty list accepts them again.
+   */
+  refuseBlockTypes(types: string[]): void;
   /** The next `times` successful answers of `method` carry `warning` as Slack sends warnings. */
   warn(method: string, warning: string, times?: number): void;
   callsTo(method: string): SlackCall[];
@@ -150,6 +157,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const calls: SlackCall[] = [];
   const responses: ResponseUrlPost[] = [];
   const refused: RefusedPayload[] = [];
+  const declined: RefusedPayload[] = [];
   const messages = new Map<string, StoredMessage>();
   const users = new Map<string, FakeUser>();
   const groups = new Map<string, string[] | { error: string }>();
@@ -160,6 +168,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
   let socketUrl: string | undefined;
+  const checkOpts: { unsupported: Set<string> } = { unsupported: new Set() };
 
   const publish = (activity: SlackActivity) => listeners.forEach((l) => l(activity));
 
@@ -234,11 +243,11 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const url = req.url ?? '/';
       if (url.startsWith('/respond/')) {
         const response = { path: url, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} };
-        const errors = checkMessage(response.body);
+        const errors = checkMessage(response.body, 'message', checkOpts);
         if (errors.length) {
           // A response_url answers like an incoming webhook: HTTP 400 with the error as text.
           const r = { where: 'response_url', errors, payload: response.body };
-          refused.push(r);
+          (checkMessage(response.body).length ? refused : declined).push(r);
           notify();
           publish({ kind: 'refused', refused: r });
           res.writeHead(400, { 'content-type': 'text/plain' }).end('invalid_blocks');
@@ -281,10 +290,10 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'not_authed' }));
         return;
       }
-      const invalid = blockKitErrors(method, args);
+      const invalid = blockKitErrors(method, args, checkOpts);
       if (invalid.length) {
         const r = { where: method, errors: invalid, payload: args };
-        refused.push(r);
+        (blockKitErrors(method, args, {}).length ? refused : declined).push(r);
         notify();
         publish({ kind: 'refused', refused: r });
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -336,6 +345,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     calls,
     responses,
     refused,
+    declined,
     messages,
     addUser: (user) => void users.set(user.id, user),
     knowsUser: (id) => users.has(id),
@@ -350,6 +360,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     },
     hold(method, times = 1, match) {
       holds.push({ method, remaining: times, ...(match ? { match } : {}) });
+    },
+    refuseBlockTypes(types) {
+      checkOpts.unsupported = new Set(types);
     },
     warn(method, warning, times = 1) {
       warnings.push({ method, warning, remaining: times });
@@ -368,6 +381,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       calls.length = 0;
       responses.length = 0;
       refused.length = 0;
+      declined.length = 0;
       messages.clear();
       failures.clear();
       holds.length = 0;

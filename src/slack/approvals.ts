@@ -40,6 +40,7 @@ export const JOB = {
   execute: 'approval-execute',
   expire: 'approval-expire',
   sweep: 'approval-sweep',
+  remind: 'approval-remind',
 } as const;
 
 /**
@@ -49,7 +50,23 @@ export const JOB = {
 export const jobIds = {
   execute: (requestId: string) => `exec-${requestId}`,
   expire: (requestId: string) => `expire-${requestId}`,
+  remind: (requestId: string, moment: ReminderMoment) => `remind-${moment}-${requestId}`,
 };
+
+/** The two reminder moments of a pending request: half its TTL, and one hour before it expires. */
+export type ReminderMoment = 'half' | 'hour';
+const HOUR_MS = 3_600_000;
+
+/**
+ * When a request opened with this TTL is reminded about, as delays from its opening. Half the TTL
+ * always; one hour before expiry only when that comes after the half (a TTL over 2 h), so a short
+ * TTL gets one reminder, not two at the same moment or one before the other.
+ */
+export function reminderDelays(ttlMs: number): Array<{ moment: ReminderMoment; delayMs: number }> {
+  const out: Array<{ moment: ReminderMoment; delayMs: number }> = [{ moment: 'half', delayMs: Math.floor(ttlMs / 2) }];
+  if (ttlMs - HOUR_MS > ttlMs / 2) out.push({ moment: 'hour', delayMs: ttlMs - HOUR_MS });
+  return out;
+}
 
 /** Live remove: attempts in all and the first backoff (ms, doubled each time) for 5xx/timeouts. */
 export const EXECUTION_ATTEMPTS = 5;
@@ -73,6 +90,16 @@ export interface ApprovalFlow {
   /** Everything that follows a request expiring (audit, card, requester), done by whoever expired it. */
   afterExpired(req: StoredRequest): Promise<void>;
   enqueueExecution(requestId: string): Promise<void>;
+  /**
+   * A reply in the card's thread saying what was decided (approved, rejected, cancelled, expired,
+   * executed, failed, aborted), claimed once per request and status, so a re-run never repeats it.
+   */
+  announce(req: StoredRequest): Promise<void>;
+  /**
+   * The reminder job's work: a reply in the card's thread tagging the eligible approvers who have
+   * not signed, if the request is still pending below quorum. Claimed once per request and moment.
+   */
+  remind(requestId: string, moment: ReminderMoment): Promise<'sent' | 'decided' | 'claimed' | 'unknown'>;
   /** Appends to the audit log; failures are logged, never thrown (undefined then). */
   audit(input: AuditInput, options?: AppendOptions): Promise<AuditEntry | undefined>;
   commands: CommandTable;
@@ -181,6 +208,97 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     }
   }
 
+  /**
+   * Claims `field` in the request's `kind` hash; true for the one caller that got it. Claimed
+   * before sending, like tellRequester: after a crash, a thread reply is lost rather than doubled.
+   */
+  async function claimOnce(kind: 'reminded' | 'announced', id: string, field: string): Promise<boolean> {
+    const key = s.keys.k(kind, id);
+    const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, field, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
+    return claimed === 1;
+  }
+
+  async function replyInThread(req: StoredRequest, text: string): Promise<void> {
+    if (!req.channel || !req.ts) return;
+    try {
+      await s.slack.chat.postMessage({ channel: req.channel, thread_ts: req.ts, text, blocks: [section(text)], unfurl_links: false });
+    } catch (err) {
+      log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'could not reply in the card thread');
+    }
+  }
+
+  const who = (id: string | undefined) => (id && /^[UW][A-Z0-9]{2,}$/.test(id) ? `<@${id}>` : 'someone');
+
+  function announcement(req: StoredRequest): string | undefined {
+    const what = `Request \`${req.id}\` to ${req.action} *${escapeMrkdwn(truncate(req.appName, 80))}*`;
+    const signers = req.signatures.map((x) => who(x.userId)).join(', ');
+    switch (req.status) {
+      case 'approved':
+        return `:white_check_mark: ${what} is approved (${signers}). It is being carried out now.`;
+      case 'awaiting_operator':
+        return undefined;
+      case 'rejected':
+        return `:no_entry: ${what} was rejected by ${who(req.decidedBy)}. Nothing will be done.`;
+      case 'cancelled':
+        return `:wastebasket: ${what} was cancelled by ${who(req.decidedBy)}. Nothing was done.`;
+      case 'expired':
+        if (req.signatures.length >= req.required) return `:alarm_clock: ${what} expired at the Marketplace step: nobody pressed *Done*. Nothing was recorded on the app.`;
+        return `:alarm_clock: ${what} expired with ${req.signatures.length} of ${req.required} approvals. Nothing was done.`;
+      case 'executed':
+        return `:white_check_mark: ${what} was carried out. The card shows the result.`;
+      case 'failed':
+        return `:x: ${what} failed: it could not be carried out. The card says what to check.`;
+      case 'aborted':
+        return `:octagonal_sign: ${what} was stopped before anything was done. The card says why.`;
+      default:
+        return undefined;
+    }
+  }
+
+  async function announce(req: StoredRequest): Promise<void> {
+    const text = announcement(req);
+    if (!text || !req.channel || !req.ts) return;
+    if (!(await claimOnce('announced', req.id, req.status))) return;
+    await replyInThread(req, text);
+  }
+
+  /** The eligible approvers of a request who have not signed it: people to tag, groups whose members Slack did not list. */
+  async function unsignedApprovers(req: StoredRequest): Promise<string[]> {
+    const signed = new Set(req.signatures.map((x) => x.userId));
+    const groups = await groupMembers();
+    const people = new Set<string>();
+    const openGroups: string[] = [];
+    for (const id of s.config.approvers) {
+      if (!isGroupId(id)) {
+        people.add(id);
+        continue;
+      }
+      const g = groups.get(id);
+      if (g?.kind === 'members') g.users.forEach((u) => people.add(u));
+      else if (!g || g.kind === 'unknown') openGroups.push(id);
+    }
+    const candidates = [...people].filter((u) => u !== req.requester && !signed.has(u));
+    const verdicts = await Promise.all(candidates.map(async (u) => ((await s.access.check(u, 'approver')).ok ? u : undefined)));
+    return [...verdicts.filter((u): u is string => u !== undefined).map((u) => `<@${u}>`), ...openGroups.map((g) => `<!subteam^${g}>`)];
+  }
+
+  async function remind(requestId: string, moment: ReminderMoment): Promise<'sent' | 'decided' | 'claimed' | 'unknown'> {
+    const req = await store.get(requestId);
+    if (!req) return 'unknown';
+    const now = s.clock();
+    if (req.status !== 'pending' || req.signatures.length >= req.required || now >= req.expiresAt) return 'decided';
+    if (!(await claimOnce('reminded', req.id, moment))) return 'claimed';
+    const tags = await unsignedApprovers(req);
+    const missing = req.required - req.signatures.length;
+    const lead = moment === 'hour' ? ':hourglass_flowing_sand: One hour left' : ':bell: Halfway';
+    const text =
+      `${lead}: request \`${req.id}\` to ${req.action} *${escapeMrkdwn(truncate(req.appName, 80))}* needs ${missing} more approval${missing === 1 ? '' : 's'} ` +
+      `(${req.signatures.length} of ${req.required}) and expires ${timeUntil(req.expiresAt, now)}.` +
+      (tags.length ? ` Can sign: ${tags.slice(0, 30).join(', ')}${tags.length > 30 ? ` and ${tags.length - 30} more` : ''}.` : ' Nobody else who can sign is known.');
+    await replyInThread(req, text);
+    return 'sent';
+  }
+
   async function afterExpired(req: StoredRequest): Promise<void> {
     await reqAudit(req, {
       type: 'request.expired',
@@ -188,6 +306,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       summary: `Request ${req.id} to ${req.action} ${req.appName} expired with ${req.signatures.length} of ${req.required} approvals`,
     });
     await refreshCard(req);
+    await announce(req);
     await tellRequester(req, `:alarm_clock: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* expired without enough approvals. Nothing was done.`);
   }
 
@@ -311,6 +430,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       details: { action, required, expiresAt: req.expiresAt, mode: mode() },
     });
     await s.queues.actions.add(JOB.expire, { requestId: id }, { jobId: jobIds.expire(id), delay: s.config.approvalTtlMs + EXPIRY_MARGIN_MS });
+    for (const r of reminderDelays(s.config.approvalTtlMs)) {
+      await s.queues.actions.add(JOB.remind, { requestId: id, moment: r.moment }, { jobId: jobIds.remind(id, r.moment), delay: r.delayMs, removeOnComplete: true, removeOnFail: true });
+    }
     const link = await permalink(req);
     const where = link ? `<${link}|the card in the approvals channel>` : `the card in <#${req.channel}>`;
     const text = `:memo: Request \`${id}\` to ${action} *${escapeMrkdwn(app.name)}* is open: see ${where}. It needs ${required} approval${required === 1 ? '' : 's'} from someone other than you and expires ${timeUntil(req.expiresAt, now)}. I will tell you the outcome.`;
@@ -437,6 +559,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       if (aborted.outcome === 'ok' && aborted.request) {
         await reqAudit(aborted.request, { type: 'execution.aborted', actor: userId, summary: `Request ${id} stopped at Done: ${why}` });
         await refreshCard(aborted.request);
+        await announce(aborted.request);
       }
       return ephemeral(respond, `:octagonal_sign: Not recorded: ${why}. The card says so.`);
     }
@@ -449,6 +572,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       details: { action: req.action, state: change.to },
     });
     await refreshCard(req);
+    await announce(req);
     await ephemeral(respond, `:white_check_mark: Recorded: *${escapeMrkdwn(req.appName)}* ${what}.`);
     if (req.requester !== userId) {
       await tellRequester(req, `:white_check_mark: Your request \`${req.id}\` is done: <@${userId}> marked *${escapeMrkdwn(req.appName)}* ${what}.`);
@@ -486,6 +610,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
             await enqueueExecution(request.id);
           }
           await refreshCard(request);
+          if (outcome === 'approved') await announce(request);
           return ephemeral(
             respond,
             outcome === 'approved'
@@ -518,6 +643,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const req = res.request!;
       await reqAudit(req, { type: 'request.rejected', actor: userId, summary: `<@${userId}> rejected request ${req.id} to ${req.action} ${req.appName}` });
       await refreshCard(req);
+      await announce(req);
       await ephemeral(respond, ':no_entry: Rejected. The request is closed and the requester is told.');
       await tellRequester(req, `:no_entry: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was rejected by <@${userId}>. Nothing was done.`);
     }));
@@ -540,6 +666,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
         details: { at: 'operator_step' },
       });
       await refreshCard(req);
+      await announce(req);
       await ephemeral(respond, ':wastebasket: Cancelled. Nothing was recorded on the app; a new request can be opened for it.');
       if (req.requester !== userId) {
         await tellRequester(req, `:wastebasket: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was cancelled by <@${userId}> at the Marketplace step. Nothing was recorded on the app.`);
@@ -560,6 +687,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const req = res.request!;
       await reqAudit(req, { type: 'request.cancelled', actor: userId, summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName}` });
       await refreshCard(req);
+      await announce(req);
       await ephemeral(respond, ':wastebasket: Cancelled. Nothing was done.');
     }));
 
@@ -607,6 +735,8 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     tellRequester,
     afterExpired,
     enqueueExecution,
+    announce,
+    remind,
     audit,
     commands: {
       disable: openCommand('disable'),

@@ -13,6 +13,7 @@ import { COMMAND } from './ids';
 import { warnUndelivered } from './transport';
 import { helpMessage } from './views/help';
 import { notice, serializedOf, type SlackMessage } from './blocks';
+import { fallbackOf, sendWithFallback, type NativeSupport } from './native';
 
 export const SUBCOMMANDS = [
   'status', 'app', 'track', 'untrack', 'owner', 'migrated', 'disable', 'enable', 'remove',
@@ -99,6 +100,8 @@ export function registerCommands(
      */
     rawAcks?: boolean;
     access: Access;
+    /** Whether this install refuses native charts and tables; without it, their fallbacks are sent. */
+    native?: NativeSupport;
     /** A refused attempt to change state, for the audit log; failures are the caller's to log. */
     onRefused(attempt: { userId: string; subcommand: Subcommand; code: string }): Promise<void>;
   },
@@ -154,6 +157,28 @@ export function registerCommands(
     });
     const first = await Promise.race([work, overrun]);
     clearTimeout(timer);
+    const deliver = (msg: SlackMessage) =>
+      sendWithFallback(msg, deps.native, ctx.respond, () => log().info('Slack refused native blocks; sent the text fallback and remembered it for this install'));
+    if (first !== 'overrun' && fallbackOf(first)) {
+      /*
+       * An answer with native blocks (a chart, a table) is not acked: a refused ack body is no API
+       * error (Slack just shows nothing). Unless this install is known to refuse them, the ack is
+       * empty and the answer goes to the response_url, which does answer invalid_blocks; then the
+       * text fallback follows there. Once refused, later answers are acked as the fallback at once.
+       */
+      const refused = deps.native ? await deps.native.refused().catch(() => true) : true;
+      if (refused) {
+        await ack(fallbackOf(first)!);
+        return;
+      }
+      await ack();
+      try {
+        await deliver(first);
+      } catch (err) {
+        warnUndelivered(log(), err, 'answer could not be delivered');
+      }
+      return;
+    }
     if (first !== 'overrun') {
       const raw = deps.rawAcks ? serializedOf(first) : undefined;
       await (raw !== undefined ? ack(raw) : ack(first));
@@ -163,7 +188,7 @@ export function registerCommands(
     await ack(notice(':hourglass_flowing_sand: Working on it — the answer will follow here.'));
     const late = await work;
     try {
-      await ctx.respond(late);
+      await deliver(late);
     } catch (err) {
       warnUndelivered(log(), err, 'late answer could not be delivered');
     }

@@ -69,7 +69,8 @@ it('an enable approved while the DELETE is in flight waits for it, then stops: t
   expect((await h.store.get(remove))?.status).toBe('executed');
   expect((await s.apps.get(app.appId))?.state).toBe('removed');
   expect(h.zoom.deleted.filter((x) => x === app.appId)).toHaveLength(1);
-  expect(await s.redis.exists(appLeaseKey(s.keys, app.appId))).toBe(0);
+  // The status flips under the lease; the aftermath (audit, card, thread, requester) follows, then the lease goes.
+  await until(async () => (await s.redis.exists(appLeaseKey(s.keys, app.appId))) === 0, 'the app lease to be released');
 });
 
 describe('Done holds the app lease', () => {
@@ -78,6 +79,9 @@ describe('Done holds the app lease', () => {
     const id = await openRequest(h.b, `enable ${app.appId} needed again`, PEOPLE.dave);
     await click(h.b, ACTION.approve, id, PEOPLE.bob);
     await waitForStatus(h.store, id, 'awaiting_operator');
+    // The execution holds the app's lease until its aftermath is done.
+    const s = h.b.running.services;
+    await until(async () => (await s.redis.exists(appLeaseKey(s.keys, app.appId))) === 0, 'the execution to release the app lease');
     return { appId: app.appId, id };
   }
 

@@ -5,6 +5,8 @@
  * limits, with fresh block ids on every card update.
  */
 import { ACTION } from '../../src/slack/ids';
+import { callsChart } from '../../src/slack/native';
+import { checkMessage } from '../../src/sandbox/blockKit';
 import { card, click, openRequest, PEOPLE, seedApp, startHarness, waitForStatus, type Harness } from './approvals.harness';
 
 let h: Harness;
@@ -23,6 +25,14 @@ const section = (t: string) => ({ type: 'section', text: text(t) });
 const button = (over: Record<string, unknown> = {}) => ({ type: 'button', text: plain('Go'), action_id: 'go', value: 'v', ...over });
 const actions = (...elements: unknown[]) => ({ type: 'actions', elements });
 const confirm = { title: plain('Sure?'), text: plain('Really.'), confirm: plain('Yes'), deny: plain('No') };
+
+const days = (n: number) => Array.from({ length: n }, (_, i) => `d${i}`);
+const series = (name: string, labels: string[]): { name: string; data: Array<{ label: string; value: unknown }> } => ({ name, data: labels.map((label) => ({ label, value: 1 })) });
+const chart = (over: Record<string, unknown> = {}, labels = days(5), many = [series('Successful', labels)]) => ({
+  type: 'data_visualization', title: 'Calls', chart: { type: 'bar', series: many, axis_config: { categories: labels }, ...over },
+});
+const raw = (t: string) => ({ type: 'raw_text', text: t });
+const rows = (n: number, width = 2) => Array.from({ length: n }, () => Array.from({ length: width }, () => raw('x')));
 
 /** Each payload breaks one documented limit; the pointer names where. */
 const OVER_LIMIT: Array<[string, unknown[], string]> = [
@@ -44,6 +54,31 @@ const OVER_LIMIT: Array<[string, unknown[], string]> = [
   ['a confirm text of 301', [actions(button({ confirm: { ...confirm, text: plain('t'.repeat(301)) } }))], '/blocks/0/elements/0/confirm/text/text'],
   ['a text object of another type', [{ type: 'section', text: { type: 'markdown', text: 'x' } }], '/blocks/0/text/type'],
   ['a button style of another kind', [actions(button({ style: 'green' }))], '/blocks/0/elements/0/style'],
+  // Native charts and tables (docs.slack.dev: data-visualization-block, table-block, data-table-block).
+  ['a chart title of 51', [{ ...chart(), title: 't'.repeat(51) }], '/blocks/0/title'],
+  ['a chart without a title', [{ ...chart(), title: undefined }], '/blocks/0/title'],
+  ['a chart of another type', [chart({ type: 'scatter' })], '/blocks/0/chart/type'],
+  ['a series of 21 points', [chart({}, days(21), [series('Calls', days(21))])], '/blocks/0/chart/series/0/data'],
+  ['7 series', [chart({}, days(3), Array.from({ length: 7 }, (_, i) => series(`s${i}`, days(3))))], '/blocks/0/chart/series'],
+  ['two series of one name', [chart({}, days(3), [series('Calls', days(3)), series('Calls', days(3))])], '/blocks/0/chart/series/1/name'],
+  ['a series name of 21', [chart({}, days(3), [series('n'.repeat(21), days(3))])], '/blocks/0/chart/series/0/name'],
+  ['a category of 21', [chart({}, ['c'.repeat(21)], [series('Calls', ['c'.repeat(21)])])], '/blocks/0/chart/axis_config/categories/0'],
+  ['points that are not the categories', [chart({ axis_config: { categories: days(4) } }, days(5))], '/blocks/0/chart/series/0/data'],
+  ['an axis label of 51', [chart({ axis_config: { categories: days(5), y_label: 'y'.repeat(51) } })], '/blocks/0/chart/axis_config/y_label'],
+  ['a bar chart without axis_config', [chart({ axis_config: undefined })], '/blocks/0/chart/axis_config'],
+  ['a point that is not a number', [chart({}, ['a'], [{ name: 'Calls', data: [{ label: 'a', value: 'many' }] }])], '/blocks/0/chart/series/0/data/0/value'],
+  ['a pie of 7 segments', [{ type: 'data_visualization', title: 'Pie', chart: { type: 'pie', segments: days(7).map((label) => ({ label, value: 1 })) } }], '/blocks/0/chart/segments'],
+  ['a table of 101 rows', [{ type: 'table', rows: rows(101) }], '/blocks/0/rows'],
+  ['a table row of 21 cells', [{ type: 'table', rows: rows(1, 21) }], '/blocks/0/rows/0'],
+  ['a table cell of another type', [{ type: 'table', rows: [[{ type: 'mrkdwn', text: 'x' }]] }], '/blocks/0/rows/0/0'],
+  ['21 column settings', [{ type: 'table', rows: rows(1), column_settings: Array.from({ length: 21 }, () => ({ align: 'left' })) }], '/blocks/0/column_settings'],
+  ['a column aligned to the middle', [{ type: 'table', rows: rows(1), column_settings: [{ align: 'middle' }] }], '/blocks/0/column_settings/0/align'],
+  ['a data table without a caption', [{ type: 'data_table', rows: rows(2) }], '/blocks/0/caption'],
+  ['a data table of only a header', [{ type: 'data_table', caption: 'c', rows: rows(1) }], '/blocks/0/rows'],
+  ['a data table of 102 rows', [{ type: 'data_table', caption: 'c', rows: rows(102) }], '/blocks/0/rows'],
+  ['a data table row shorter than its header', [{ type: 'data_table', caption: 'c', rows: [...rows(1, 3), ...rows(1, 2)] }], '/blocks/0/rows/1'],
+  ['a rich_text header cell', [{ type: 'data_table', caption: 'c', rows: [[{ type: 'rich_text', elements: [] }], [raw('x')]] }], '/blocks/0/rows/0/0'],
+  ['a page size of 101', [{ type: 'data_table', caption: 'c', rows: rows(2), page_size: 101 }], '/blocks/0/page_size'],
 ];
 
 describe('the fake Slack refuses what Slack refuses', () => {
@@ -85,6 +120,39 @@ describe('the fake Slack refuses what Slack refuses', () => {
     });
     expect([res.status, await res.text()]).toEqual([400, 'invalid_blocks']);
     expect(h.slack.responses.some((r) => r.path === '/respond/block-kit-1')).toBe(false);
+  });
+});
+
+describe('native blocks', () => {
+  it('a workspace told to refuse them answers invalid_blocks, and takes them again after', async () => {
+    const s = h.b.running.services;
+    const good = [chart()];
+    await s.slack.chat.postMessage({ channel: 'C0DIGEST', text: 'fallback', blocks: good as never });
+    h.slack.refuseBlockTypes(['data_visualization']);
+    try {
+      const err = await s.slack.chat.postMessage({ channel: 'C0DIGEST', text: 'fallback', blocks: good as never }).catch((e: unknown) => e);
+      expect((err as { data?: { error?: string } }).data?.error).toBe('invalid_blocks');
+      // A refusal the test asked for is kept apart from a limit the app broke.
+      expect(h.slack.declined.at(-1)?.errors[0]?.message).toBe('unsupported block type: data_visualization');
+    } finally {
+      h.slack.refuseBlockTypes([]);
+    }
+    await s.slack.chat.postMessage({ channel: 'C0DIGEST', text: 'fallback', blocks: good as never });
+  });
+
+  it('the calls chart fits the limits for any number of days, grouping days past 20', async () => {
+    for (const n of [1, 14, 20, 21, 30, 31, 60, 90]) {
+      const daily = Array.from({ length: n }, (_, i) => ({
+        day: new Date(Date.UTC(2026, 0, 1 + i)).toISOString().slice(0, 10), total: 10 + i, ok: 9 + i, failed: 1,
+        byClass: { '2xx': 9 + i, '3xx': 0, '4xx': 1, '5xx': 0, other: 0 },
+      }));
+      const block = callsChart('Calls per day', daily) as unknown as { chart: { series: Array<{ data: Array<{ value: number }> }> } };
+      expect(checkMessage({ blocks: [block] })).toEqual([]);
+      // Grouped, every call is still counted once.
+      const counted = block.chart.series.flatMap((x) => x.data).reduce((sum, p) => sum + p.value, 0);
+      expect(counted).toBe(daily.reduce((sum, d) => sum + d.total, 0));
+      expect(block.chart.series[0]!.data.length).toBe(Math.ceil(n / Math.ceil(n / 20)));
+    }
   });
 });
 

@@ -143,6 +143,40 @@ describe('the daily digest', () => {
     expect(audit.filter((e) => e.type === 'digest.posted')).toHaveLength(1);
   });
 
+  it('shows calls per day as a native chart, and posts the text fallback where Slack refuses it, remembered', async () => {
+    const s = app.running.services;
+    const deps = createDigestFeature(s).deps;
+    const memory = s.keys.k('native-refused', s.slackIdentity.teamId);
+    // Other dates than the first test's, so each run posts a message of its own.
+    const native = await runDigest(deps, { at: s.clock() + 40 * 86_400_000 });
+    const blocks = app.slack.message(native.channel, native.ts)!.blocks as Array<Record<string, any>>;
+    const chart = blocks.find((b) => b.type === 'data_visualization')!;
+    expect(chart.title).toBe('Calls per day, last 14 days (UTC)');
+    expect(chart.chart.series.map((x: { name: string }) => x.name)).toEqual(['Successful', 'Failed']);
+    // 14 days fit one series: one bar per day, and the 120 polled calls are all in it.
+    expect(chart.chart.axis_config.categories).toHaveLength(14);
+    const sum = chart.chart.series.flatMap((x: { data: Array<{ value: number }> }) => x.data).reduce((n: number, p: { value: number }) => n + p.value, 0);
+    expect(sum).toBe(120);
+
+    app.slack.refuseBlockTypes(['data_visualization', 'table', 'data_table']);
+    try {
+      const declined = app.slack.declined.length;
+      const refused = await runDigest(deps, { at: s.clock() + 41 * 86_400_000 });
+      expect(app.slack.declined.length).toBe(declined + 1);
+      const stored = app.slack.message(refused.channel, refused.ts)!;
+      expect(stored.blocks.map((b) => (b as { type: string }).type)).not.toContain('data_visualization');
+      expect(visibleText(stored)).toMatch(/Calls per day, last 14 days \(UTC\)\*\n`[▁▂▃▄▅▆▇█]{14}`/);
+      expect(await s.redis.exists(memory)).toBe(1);
+      // Remembered: the next digest goes straight to the fallback, with nothing refused.
+      const next = await runDigest(deps, { at: s.clock() + 42 * 86_400_000 });
+      expect(app.slack.declined.length).toBe(declined + 1);
+      expect(visibleText(app.slack.message(next.channel, next.ts)!)).toMatch(/`[▁▂▃▄▅▆▇█]{14}`/);
+    } finally {
+      app.slack.refuseBlockTypes([]);
+      await s.redis.del(memory);
+    }
+  });
+
   it('ends with the audit head, which audit:verify checks the log still reaches', async () => {
     const s = app.running.services;
     await s.audit.append({ type: 'alert', actor: 'system', summary: 'an entry before the digest' });

@@ -184,14 +184,54 @@ describe('evidence in Slack', () => {
 
   it('shows one app in depth: daily series, endpoint table, guide, history', async () => {
     const res = await app.command('app azure');
+    // Native blocks are not acked (a refused ack is invisible): the answer came on the response_url.
+    expect(res.body).toBe('');
     const text = visibleText(res.json);
     expect(text).toContain('Calls per day, last 30 days');
-    expect(text).toMatch(/`[▁▂▃▄▅▆▇█]{30}`/);
     expect(text).toContain('30 d: *35* calls, 2 failed (6%)');
-    expect(text).toMatch(/PATCH\s+\/scim2\/Users\/\{userId\}\s+20\s+2\s/);
-    expect(text).toMatch(/GET\s+\/scim2\/Users\s+10\s+-\s/);
     expect(text).toContain('Azure Automated Provisioning (SCIM)');
     expect(text).toContain('History');
+    const blocks = (res.json?.blocks ?? []) as Array<Record<string, any>>;
+    // A native chart: successful and failed calls as two series, 30 days grouped by two (≤ 20 points).
+    const chart = blocks.find((b) => b.type === 'data_visualization');
+    expect(chart?.chart.type).toBe('bar');
+    expect(chart?.chart.series.map((x: { name: string }) => x.name)).toEqual(['Successful', 'Failed']);
+    expect(chart?.chart.axis_config.categories).toHaveLength(15);
+    const total = (i: number) => chart?.chart.series[i].data.reduce((n: number, p: { value: number }) => n + p.value, 0);
+    expect([total(0), total(1)]).toEqual([33, 2]);
+    // The endpoint list as a table block, no monospace columns.
+    const table = blocks.find((b) => b.type === 'table');
+    const rows = table?.rows.map((r: Array<{ text: string }>) => r.map((c) => c.text));
+    expect(rows?.[0]).toEqual(['Method', 'Endpoint', 'Calls', 'Errors', 'Last (UTC)']);
+    expect(rows).toContainEqual(expect.arrayContaining(['PATCH', '/scim2/Users/{userId}', '20', '2']));
+    expect(rows).toContainEqual(expect.arrayContaining(['GET', '/scim2/Users', '10', '-']));
+    expect(text).not.toMatch(/`[▁▂▃▄▅▆▇█]{30}`/);
+  });
+
+  it('falls back to the text sparkline and columns where Slack refuses native blocks, and remembers it', async () => {
+    const s = services();
+    const memory = s.keys.k('native-refused', s.slackIdentity.teamId);
+    app.slack.refuseBlockTypes(['data_visualization', 'table', 'data_table']);
+    try {
+      const declinedBefore = app.slack.declined.length;
+      const first = await app.command('app azure');
+      // Refused on the response_url (HTTP 400 invalid_blocks), then answered again without them.
+      expect(app.slack.declined.length).toBe(declinedBefore + 1);
+      const text = visibleText(first.json);
+      expect(text).toMatch(/`[▁▂▃▄▅▆▇█]{30}`/);
+      expect(text).toMatch(/PATCH\s+\/scim2\/Users\/\{userId\}\s+20\s+2\s/);
+      expect(text).toMatch(/GET\s+\/scim2\/Users\s+10\s+-\s/);
+      expect(((first.json?.blocks ?? []) as Array<{ type: string }>).map((b) => b.type)).not.toContain('data_visualization');
+      expect(await s.redis.exists(memory)).toBe(1);
+      // Remembered: the next answer is the fallback, acked at once, with nothing refused.
+      const second = await app.command('app azure');
+      expect(second.body).not.toBe('');
+      expect(visibleText(second.json)).toMatch(/`[▁▂▃▄▅▆▇█]{30}`/);
+      expect(app.slack.declined.length).toBe(declinedBefore + 1);
+    } finally {
+      app.slack.refuseBlockTypes([]);
+      await s.redis.del(memory);
+    }
   });
 
   it('lists candidates for ambiguous and unknown names, and points to track for untracked apps', async () => {

@@ -50,6 +50,41 @@ it('answers a slash command in its ack', async () => {
   expect(visibleText(ack?.payload)).toMatch(/zoomjwt status/);
 });
 
+it('answers /zoomjwt app with its chart on the response_url, and with the text fallback where Slack refuses the chart', async () => {
+  const app = await seedApp(b, { name: 'Chart <!here> *app*', zoom });
+  const ask = async (answered: 'later' | 'in the ack' = 'later') => {
+    const path = `sm-app-${Math.random()}`;
+    const ack = await socket.send('slash_commands', { ...commandPayload(`app ${app.appId}`, { user_id: PEOPLE.bob }), response_url: `${slack.responseUrlBase}${path}` });
+    const answer = answered === 'later' ? await slack.waitForResponse((r) => r.path === `/respond/${path}`, 10_000) : undefined;
+    return { ack: ack?.payload as Record<string, unknown> | undefined, answer: answer?.body };
+  };
+  const types = (msg: Record<string, unknown> | undefined) => ((msg?.blocks ?? []) as Array<{ type: string }>).map((x) => x.type);
+
+  const native = await ask();
+  // The ack carries nothing (a refused ack is invisible); the chart and table come on the response_url.
+  expect(types(native.ack)).toEqual([]);
+  expect(types(native.answer)).toContain('data_visualization');
+  // The hostile name is inert wherever mrkdwn is read (a plain_text header shows it as written).
+  const mrkdwn = JSON.stringify(native.answer).match(/"type":"mrkdwn","text":"(?:[^"\\]|\\.)*"/g) ?? [];
+  expect(mrkdwn.length).toBeGreaterThan(0);
+  expect(mrkdwn.join('\n')).not.toContain('<!here>');
+  expect(String(native.answer?.text)).not.toContain('<!here>');
+
+  slack.refuseBlockTypes(['data_visualization', 'table', 'data_table']);
+  const memory = b.running.services.keys.k('native-refused', b.running.services.slackIdentity.teamId);
+  try {
+    const refused = await ask();
+    expect(types(refused.answer)).not.toContain('data_visualization');
+    expect(visibleText(refused.answer)).toMatch(/`[▁▂▃▄▅▆▇█]{30}`/);
+    // Remembered: the text version is now the ack itself.
+    const next = await ask('in the ack');
+    expect(visibleText(next.ack)).toMatch(/`[▁▂▃▄▅▆▇█]{30}`/);
+  } finally {
+    slack.refuseBlockTypes([]);
+    await b.running.services.redis.del(memory);
+  }
+});
+
 it('holds the roles: a guest reads nothing, a member may not track', async () => {
   const guest = await socket.send('slash_commands', commandPayload('status', { user_id: PEOPLE.guest }));
   expect(visibleText(guest?.payload)).toMatch(/Only full members/);

@@ -16,6 +16,7 @@ import { renderCard } from '../../src/slack/views/card';
 import { helpMessage } from '../../src/slack/views/help';
 import { healthLine, renderStatus } from '../../src/slack/views/status';
 import { renderAppDetail } from '../../src/slack/views/appDetail';
+import { fallbackOf } from '../../src/slack/native';
 
 const NOW = Date.UTC(2026, 11, 1, 12);
 const DAY = 86_400_000;
@@ -107,6 +108,9 @@ it('status and app detail never carry a ping from an app name, a candidate or a 
         NOW,
       );
       expect(leaked(detail)).toEqual([]);
+      // Its text fallback (where Slack refuses the table) too.
+      expect(fallbackOf(detail)).toBeDefined();
+      expect(leaked(fallbackOf(detail)!)).toEqual([]);
     }),
   );
 });

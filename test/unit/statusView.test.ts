@@ -1,6 +1,7 @@
 import type { CandidateApp, TrackedApp } from '../../src/domain/app';
 import { LIMITS, type SlackMessage } from '../../src/slack/blocks';
 import { endpointTable, renderAppDetail } from '../../src/slack/views/appDetail';
+import { fallbackOf } from '../../src/slack/native';
 import {
   detailedAppIds,
   healthLine,
@@ -262,8 +263,15 @@ describe('renderAppDetail', () => {
       NOW,
     );
     expect(violations(msg)).toEqual([]);
+    // Native: the chart and the table; its fallback (kept with it) has the sparkline and columns.
+    const blockTypes = (msg.blocks ?? []).map((b) => b.type as string);
+    expect(blockTypes).toEqual(expect.arrayContaining(['data_visualization', 'table']));
+    const fallback = fallbackOf(msg)!;
+    expect(violations(fallback)).toEqual([]);
+    expect(allText(fallback)).toContain('▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▃▁▁█');
+    expect(allText(fallback)).toMatch(/GET\s+\/scim2\/Users\/\{userId\}\/e0\s+100/);
+    expect((fallback.blocks ?? []).map((b) => b.type as string)).not.toContain('data_visualization');
     const text = allText(msg);
-    expect(text).toContain('▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▁▃▁▁█');
     expect(text).toContain('30 d: *35* calls, 2 failed (6%)');
     expect(text).toContain('/scim2/Users/{userId}/e0');
     expect(text).toMatch(/…and \d+ more endpoints/);

@@ -13,6 +13,7 @@ import type { DailyUsage, EndpointUsage, SinceCount, UsageSummary, UsageWindow }
 import { COMMAND } from '../ids';
 import { LIMITS, context, header, message, section, type Block, type SlackMessage } from '../blocks';
 import { inline, stateText, utcMinute } from './status';
+import { callsChart, tableBlock, withFallback } from '../native';
 
 export interface AppDetailModel {
   app: TrackedApp;
@@ -77,7 +78,20 @@ export function guessesText(guesses: readonly IntegrationGuess[]): string {
   return lines.join('\n');
 }
 
-function callsText(m: AppDetailModel, now: number): string {
+/**
+ * The endpoint list as a native table: the same rows as endpointTable, as raw text cells. Raw
+ * text is not mrkdwn, but the Zoom-derived cells are escaped all the same (templates hold no
+ * `<`, `>` or `&` of their own), so no reading of the cells can turn one into a mention.
+ */
+export function endpointTableBlock(endpoints: readonly EndpointUsage[]): Block | undefined {
+  if (endpoints.length === 0) return undefined;
+  const rows = endpoints.slice(0, ENDPOINT_ROWS_MAX).map((e) => [
+    inline(e.method, 16), inline(e.template, 200), formatCount(e.count), e.errors ? formatCount(e.errors) : '-', e.last ? shortUtc(e.last) : '-',
+  ]);
+  return tableBlock(['Method', 'Endpoint', 'Calls', 'Errors', 'Last (UTC)'], rows, ['left', 'left', 'right', 'right', 'left']);
+}
+
+function callsText(m: AppDetailModel, now: number, chart = false): string {
   const totals = m.daily.reduce((acc, d) => ({ total: acc.total + d.total, failed: acc.failed + d.failed }), { total: 0, failed: 0 });
   const busiest = m.daily.reduce<DailyUsage | undefined>((best, d) => (d.total > (best?.total ?? 0) ? d : best), undefined);
   const first = m.daily[0]?.day.slice(5) ?? '';
@@ -85,7 +99,7 @@ function callsText(m: AppDetailModel, now: number): string {
   const pct = totals.total > 0 ? ` (${Math.round((totals.failed / totals.total) * 100)}%)` : '';
   return [
     `*Calls per day, last ${m.daily.length} days (UTC)*`,
-    `\`${sparkline(m.daily.map((d) => d.total))}\`  ${first} → ${last}`,
+    ...(chart ? [] : [`\`${sparkline(m.daily.map((d) => d.total))}\`  ${first} → ${last}`]),
     `30 d: *${formatCount(totals.total)}* calls, ${formatCount(totals.failed)} failed${pct} · 7 d: *${formatCount(m.window.calls7d)}* · 24 h: *${formatCount(m.window.calls24h)}*` +
       (busiest ? ` · busiest day ${busiest.day} (${formatCount(busiest.total)})` : ''),
     `Last call ${timeAgo(m.summary.lastCall, now)} · last success ${timeAgo(m.summary.lastSuccess, now)} · last failure ${timeAgo(m.summary.lastFailure, now)}`,
@@ -155,14 +169,32 @@ function lifecycleText(app: TrackedApp): string {
   return parts.join(' · ');
 }
 
+/**
+ * The app detail with native blocks (a calls chart, the endpoint table) and, kept with it as its
+ * fallback (see native.ts), the same view with the text sparkline and monospace columns.
+ */
 export function renderAppDetail(m: AppDetailModel, now: number): SlackMessage {
+  const plain = renderAppDetailWith(m, now, false);
+  const chart = callsChart(`Calls per day, last ${m.daily.length} days (UTC)`, m.daily);
+  const table = endpointTableBlock(m.endpoints);
+  if (!chart && !table) return plain;
+  return withFallback(renderAppDetailWith(m, now, true), plain);
+}
+
+function renderAppDetailWith(m: AppDetailModel, now: number, native: boolean): SlackMessage {
   const { app } = m;
   const guesses = guessIntegrations({ appName: app.name, endpoints: m.endpoints.map((e) => ({ key: e.key, count: e.count })) });
+  const chart = native ? callsChart(`Calls per day, last ${m.daily.length} days (UTC)`, m.daily) : undefined;
+  const table = native ? endpointTableBlock(m.endpoints) : undefined;
+  const more = m.endpoints.length - Math.min(m.endpoints.length, ENDPOINT_ROWS_MAX);
   const blocks: Block[] = [
     header(truncate(app.name.replace(/\s+/g, ' '), LIMITS.headerText)),
     section(`\`${inline(app.appId, 128)}\`${m.multiAccount ? ` · account *${inline(app.account, 40)}*` : ''} · ${stateText(app, now, m.soakPeriodMs)}\n${peopleText(app, m.pendingRequests)}`),
-    section(callsText(m, now)),
-    section(`*Endpoints, last 30 days*\n${endpointTable(m.endpoints)}`),
+    section(callsText(m, now, chart !== undefined)),
+    ...(chart ? [chart] : []),
+    ...(table
+      ? [section('*Endpoints, last 30 days*'), table, ...(more > 0 ? [context(`…and ${more} more endpoint${more === 1 ? '' : 's'}`)] : [])]
+      : [section(`*Endpoints, last 30 days*\n${endpointTable(m.endpoints)}`)]),
     section(guessesText(guesses)),
   ];
   const disabled = sinceDisableText(m, now);

@@ -241,7 +241,7 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
    * 2xx or a 4xx other than 401/429 (the caller decides what those mean); throws otherwise.
    */
   async function call(req: { method: 'GET' | 'DELETE'; endpoint: string; path: string; query?: URLSearchParams; scope: string }): Promise<Parsed> {
-    const url = `${apiBase}${req.path}${req.query && [...req.query.keys()].length ? `?${req.query.toString()}` : ''}`;
+    const rest = `${req.path}${req.query && [...req.query.keys()].length ? `?${req.query.toString()}` : ''}`;
     let refreshed = false;
     let qpsRetries = 0;
     let failures = 0;
@@ -268,6 +268,8 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
       }
 
       requests += 1;
+      // Zoom's `api_url` (regional, government cloud) when no API base was configured.
+      const url = `${(account.apiUrlDefault ? tokens.apiUrl() : undefined) ?? apiBase}${rest}`;
       const result = await send({ method: req.method, url, endpoint: req.endpoint, headers: { Authorization: `Bearer ${token}` } });
       if (!result.ok) {
         failures += 1;

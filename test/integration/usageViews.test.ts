@@ -117,6 +117,16 @@ describe('usage fields in Slack', () => {
     expect(text).toContain("*Zoom's own figures*");
   });
 
+  it('a poll with nothing new in Zoom’s figures only lists, and says so in /metrics', async () => {
+    const before = zoom.requests.length;
+    const since = Date.now();
+    expect((await app.command('poll')).status).toBe(200);
+    await pollSettled(app, since);
+    expect(zoom.requests.slice(before).map((l) => l.split('?')[0])).toEqual(['GET /marketplace/apps']);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/zoomjwt_call_log_reads_skipped_total\{[^}]*account="default"[^}]*\} 2\n/);
+  });
+
   it.each([
     ['a guest', 'U0GUEST01'],
     ['someone Slack does not know', 'U0NOBODY'],

@@ -92,7 +92,7 @@ export const APPS_IN_PARALLEL = 3;
  * of a busy app, so a normal read never meets it; a bigger backfill resumes next poll.
  */
 export const PAGES_PER_APP_PER_POLL = 2_000;
-/** With Zoom's usage fields, an app's call logs are still read whole-heartedly at least this often (ms). */
+/** With Zoom's usage fields, an app's call logs are still read to the end at least this often (ms). */
 export const FULL_READ_EVERY_MS = HOUR_MS;
 /** Slack of that hour: a read finishes a little after its poll starts, the poll an hour later must not miss it. */
 const FULL_READ_GRACE_MS = 2 * 60_000;

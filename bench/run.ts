@@ -21,6 +21,7 @@ import { runAck, type AckResult } from './ack';
 import { runBoot } from './boot';
 import { spawnChild, type Child } from './child';
 import { bulkAppId, fleetAppId, populate, writeAccountsFile } from './fleet';
+import { runIdleHour } from './idleHour';
 import { hotFunctions } from './profile';
 import { dropPrefix, prefixMemory, serverDelta, serverSnapshot } from './redisStats';
 import { runRender } from './render';
@@ -179,6 +180,15 @@ async function main(): Promise<void> {
     };
     log(`poll economy: ${poll.requests} requests for ${poll.ingested} new entries (minimum ${minimum}) → ratio ${poll.requests_ratio_to_min}; ${idleSpent} requests when nothing is new`);
 
+    // 3b. The idle hour, with and without Zoom's usage fields (simulated clock, in this process).
+    const idleHour = await runIdleHour(redis, prefix);
+    Object.assign(poll, { idle_hour: idleHour });
+    log(
+      `idle hour (${idleHour.apps} apps, POLL_EVERY=15m): quiet apps ${idleHour.quiet.with_fields} requests with Zoom's usage fields vs ${idleHour.quiet.today} without (today); ` +
+        `apps busy until they stopped ${idleHour.busy_until_idle.with_fields} vs ${idleHour.busy_until_idle.today}; ` +
+        `then ${idleHour.after_new.requests} requests for ${idleHour.after_new.ingested} new entries (minimum ${idleHour.after_new.minimum}) → ratio ${idleHour.after_new.ratio_to_min}`,
+    );
+
     if (INGEST_ONLY) {
       if (PROFILE) log(`ingest profile: ${JSON.stringify(hotFunctions(join(profiles, 'ingest.cpuprofile'), 25), null, 1)}`);
       log(`redis during ingest: ${JSON.stringify(ingestResult.redis)}`);
@@ -279,6 +289,8 @@ async function main(): Promise<void> {
     t['ack.max_ms_at_64'] = { target: '≤ 1000', value: results.ack.max_ms_at_64, met: results.ack.max_ms_at_64 <= 1000 };
     t['ingest.entries_per_s'] = { target: '≥ 30000', value: ingestResult.entries_per_s, met: ingestResult.entries_per_s >= 30_000 };
     t['poll.requests_ratio_to_min'] = { target: '≤ 1.1', value: poll.requests_ratio_to_min, met: poll.requests_ratio_to_min <= 1.1 };
+    t['poll.idle_hour_requests_with_usage_fields'] = { target: '≤ 20', value: idleHour.quiet.with_fields, met: idleHour.quiet.with_fields <= 20 };
+    t['poll.idle_hour_after_new_ratio_to_min'] = { target: '≤ 1.1', value: idleHour.after_new.ratio_to_min, met: idleHour.after_new.ratio_to_min <= 1.1 };
     t['render.status_500_ms'] = { target: '≤ 20 (within Slack limits)', value: render.status.p99_ms, met: render.status.p99_ms <= 20 && render.status.within_limits };
     t['render.digest_500_ms'] = { target: '≤ 20 (within Slack limits)', value: render.digest.p99_ms, met: render.digest.p99_ms <= 20 && render.digest.within_limits };
     if (PROFILE) {
@@ -316,6 +328,8 @@ async function main(): Promise<void> {
         ['ingest.redis_bytes_per_entry', ingestResult.redis_bytes_per_entry, 'grows with app-days', ''],
         ['ingest.redis_usage_bytes_per_app_day', ingestResult.redis_usage_bytes_per_app_day, '', ''],
         ['poll.requests_when_nothing_new', poll.requests_when_nothing_new, '', ''],
+        ['poll.idle_hour_requests_today (quiet apps, no usage fields)', idleHour.quiet.today, '', ''],
+        ['poll.idle_hour_requests, apps busy until idle (with / today)', `${idleHour.busy_until_idle.with_fields} / ${idleHour.busy_until_idle.today}`, '', ''],
         ['status right after a poll (ms, c1)', poll.status_after_poll_ms, '', ''],
         ['memory.rss_growth_mb', memoryResult.rss_growth_mb, 'flat after warm-up', ''],
         ['memory.heap_after_gc_growth_mb', memoryResult.heap_after_gc_growth_mb, 'flat after warm-up', ''],

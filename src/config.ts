@@ -21,6 +21,11 @@ export interface ZoomAccount {
   clientSecret: string;
   /** Base API URL for this account, e.g. `https://api.zoom.us/v2`. */
   apiUrl: string;
+  /**
+   * Set when neither ZOOM_API_URL nor the account's `apiUrl` chose the base: the `api_url` of
+   * Zoom's token answer (regional and government clouds) then wins over `apiUrl`.
+   */
+  apiUrlDefault?: true;
 }
 
 export interface TrackedAppSeed {
@@ -277,6 +282,7 @@ function readAccounts(
   defaultApiUrl: string,
 ): ZoomAccount[] {
   const file = get('ZOOM_ACCOUNTS_FILE');
+  const apiUrlSet = get('ZOOM_API_URL') !== undefined;
   const single = {
     accountId: get('ZOOM_ACCOUNT_ID'),
     clientId: get('ZOOM_CLIENT_ID'),
@@ -300,7 +306,7 @@ function readAccounts(
         ok = false;
       }
     }
-    return ok ? [{ name: 'default', apiUrl: defaultApiUrl, ...(single as Omit<ZoomAccount, 'name' | 'apiUrl'>) }] : [];
+    return ok ? [{ name: 'default', apiUrl: defaultApiUrl, ...(apiUrlSet ? {} : { apiUrlDefault: true as const }), ...(single as Omit<ZoomAccount, 'name' | 'apiUrl'>) }] : [];
   }
   let parsed: unknown;
   try {
@@ -326,7 +332,11 @@ function readAccounts(
     bad('ZOOM_ACCOUNTS_FILE', `account names must be unique; "${dup}" appears twice`);
     return [];
   }
-  return result.data.map((a) => ({ ...a, apiUrl: (a.apiUrl ?? defaultApiUrl).replace(/\/+$/, '') }));
+  return result.data.map(({ apiUrl, ...a }) => ({
+    ...a,
+    apiUrl: (apiUrl ?? defaultApiUrl).replace(/\/+$/, ''),
+    ...(apiUrl === undefined && !apiUrlSet ? { apiUrlDefault: true as const } : {}),
+  }));
 }
 
 const CLUSTER_NODES_EXPECTED = 'comma-separated host:port seed nodes of a Redis Cluster, e.g. 10.0.0.1:7000,10.0.0.2:7000';

@@ -19,6 +19,8 @@ export interface Metrics {
   entriesLate: Counter<'account'>;
   /** Entries not counted: `held_back` (dated in the future) or `unreadable` (no readable time). */
   entriesNotCounted: Counter<'account' | 'reason'>;
+  /** Tracked apps whose call-log read a poll skipped: Zoom's usage fields said nothing new. */
+  readsSkipped: Counter<'account'>;
   statusAnswers: Counter<'source'>;
   accessRefusals: Counter<'action' | 'code'>;
 }
@@ -54,6 +56,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     entriesLate: new Counter({
       name: 'zoomjwt_call_log_entries_late_total',
       help: 'Zoom call-log entries counted although Zoom published them after a read had passed their time',
+      labelNames: ['account'],
+      registers,
+    }),
+    readsSkipped: new Counter({
+      name: 'zoomjwt_call_log_reads_skipped_total',
+      help: "Call-log reads skipped because Zoom's usage fields said the app was not used since its last read",
       labelNames: ['account'],
       registers,
     }),

@@ -1,3 +1,5 @@
+import type { ZoomAppUsage } from '../zoom/types';
+
 /** A tracked Zoom app and its lifecycle (SPEC §5): active → disabled (soaking) → removed; disabled → active. */
 
 export type LifecycleState = 'active' | 'disabled' | 'removed';
@@ -38,4 +40,17 @@ export interface CandidateApp {
   appType?: string;
   appStatus?: string;
   seenAt: number;
+  /** Zoom's own usage figures from the list, when the account sends them. */
+  usage?: ZoomAppUsage;
+}
+
+/**
+ * Zoom's usage figures of a tracked app, from the latest list that carried them, and the figures
+ * of the list before the last call-log read that completed (what "used since the last read" is
+ * measured against).
+ */
+export interface ZoomUsageRecord {
+  usage: ZoomAppUsage;
+  seenAt: number;
+  atRead?: Pick<ZoomAppUsage, 'lastUsed' | 'totalCalls' | 'failedCalls'>;
 }

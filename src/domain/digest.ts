@@ -8,7 +8,8 @@
  * lists are cut to a fixed number of lines per section, the rest is summarised with a count and a
  * pointer to `/zoomjwt status` or `/zoomjwt app <name>`.
  */
-import type { LifecycleState } from './app';
+import type { CandidateApp, LifecycleState } from './app';
+import { candidateLines } from './zoomUsage';
 import { escapeMrkdwn, formatCount, localDate, sparkline, timeAgo, timeUntil, trend, truncate } from './format';
 import type { ApprovalRequest } from './request';
 import { LIMITS, context, divider, header, message, section, type Block, type SlackMessage } from '../slack/blocks';
@@ -88,6 +89,8 @@ export interface DigestModel {
   changes: DigestChange[];
   /** Untracked created apps offered as candidates. */
   candidates: number;
+  /** The candidates themselves: listed by recent use when Zoom sends usage figures for them. */
+  candidateList?: CandidateApp[];
   /** Yesterday's headline counts, when yesterday's digest stored them. */
   yesterday?: DigestCounts;
   soakPeriodMs: number;
@@ -111,7 +114,7 @@ export interface DigestModel {
 export const DIGEST_CHART_DAYS = 14;
 
 /** Lines per list before the rest is summarised; chosen so every section fits 3 blocks. */
-const MAX_LINES = { needs: 25, active: 15, problems: 15, changes: 12 } as const;
+const MAX_LINES = { needs: 25, active: 15, problems: 15, changes: 12, candidates: 8 } as const;
 /** A line never exceeds this (an app name is user text of any length). */
 const MAX_LINE = 400;
 const MAX_NAME = 60;
@@ -315,6 +318,15 @@ function auditHeadLine(head: DigestModel['auditHead']): string {
   );
 }
 
+/** Untracked apps by recent use, when Zoom sends usage figures for any (otherwise the headline counts them). */
+function candidateBlocks(model: DigestModel, now: number): Block[] {
+  const list = model.candidateList ?? [];
+  if (!list.some((c) => c.usage)) return [];
+  const multi = model.accounts.length > 1;
+  const lines = candidateLines(list, now, COMMAND, multi, MAX_LINES.candidates);
+  return [section(truncate(`*Not tracked yet, by recent use (${formatCount(list.length)})*\n${lines.join('\n')}`, SECTION_BUDGET)), divider()];
+}
+
 /**
  * The digest message for `now` (epoch ms) in time zone `tz`. Pure. With daily counts, calls per
  * day are a native chart, and the same digest with a text sparkline instead is kept as its
@@ -375,6 +387,7 @@ function renderDigestWith(model: DigestModel, now: number, tz: string, native: b
     divider(),
     ...listBlocks(`Problems (${s.problems.length})`, s.problems, MAX_LINES.problems, (n) => `_…and ${n} more — \`${COMMAND} status\`_`, 'None: every account polled fine.'),
     divider(),
+    ...candidateBlocks(model, now),
     ...listBlocks('What changed since yesterday', s.changes, MAX_LINES.changes, (n) => `_…and ${n} more — \`${COMMAND} audit\`_`, 'Nothing recorded in the audit log in the last 24 h.'),
     context(`Details: \`${COMMAND} app <name>\` · everything: \`${COMMAND} status\` · refresh: \`${COMMAND} digest\``),
     context(auditHeadLine(model.auditHead)),

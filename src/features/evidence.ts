@@ -18,9 +18,10 @@ import { COMMAND } from '../slack/ids';
 import { warnUndelivered } from '../slack/transport';
 import { candidateLines, resolveApp, resolveFailureMessage, unquote, type Resolution } from '../slack/resolveApp';
 import { renderAppDetail } from '../slack/views/appDetail';
+import { callerHints } from '../domain/callers';
 import { detailedAppIds, inline, renderStatus, type StatusAppRow, type StatusModel } from '../slack/views/status';
 import { readStatusEpoch } from '../store/statusEpoch';
-import type { UsageWindow } from '../store/usage';
+import { SAMPLE_CAP, type UsageWindow } from '../store/usage';
 import { getPause } from '../zoom/client';
 import { ZoomError } from '../zoom/errors';
 
@@ -117,13 +118,28 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
       services.slackHealth.problems(now).catch(() => []),
     ]);
     const ids = tracked.map((a) => a.appId);
-    const [windows, summaries] = await Promise.all([usage.windowMany(ids, now), usage.summaryMany(ids)]);
-    const rows: StatusAppRow[] = tracked.map((app) => ({
-      app,
-      window: windows.get(app.appId) ?? EMPTY_WINDOW,
-      summary: summaries.get(app.appId) ?? { ingested: 0, families: [] },
-      ...(pending ? { pendingRequests: pending.get(app.appId) ?? 0 } : {}),
-    }));
+    const [windows, summaries, zoomUsage] = await Promise.all([usage.windowMany(ids, now), usage.summaryMany(ids), apps.zoomUsage(ids)]);
+    // Zoom's totals beside zoomjwt's count over the same days (only apps Zoom sends figures for).
+    const ours = new Map(
+      await Promise.all(
+        [...zoomUsage].map(async ([id, record]) => {
+          const days = lastNDays(now, Math.min(30, record.usage.durationDays ?? 30));
+          const daily = await usage.daily(id, days);
+          return [id, daily.reduce((sum, d) => sum + d.total, 0)] as const;
+        }),
+      ),
+    );
+    const rows: StatusAppRow[] = tracked.map((app) => {
+      const record = zoomUsage.get(app.appId);
+      const counted = ours.get(app.appId);
+      return {
+        app,
+        window: windows.get(app.appId) ?? EMPTY_WINDOW,
+        summary: summaries.get(app.appId) ?? { ingested: 0, families: [] },
+        ...(pending ? { pendingRequests: pending.get(app.appId) ?? 0 } : {}),
+        ...(record ? { zoom: { usage: record.usage, ...(counted !== undefined ? { ours: counted } : {}) } } : {}),
+      };
+    });
     // Endpoints only for the apps shown in full (at most STATUS_DETAILED_MAX), all at once.
     const days = lastNDays(now, 7);
     const wanted = detailedAppIds(rows);
@@ -203,7 +219,7 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
     const target = found.app;
     const days = lastNDays(ctx.now, 30);
     const disabledAt = target.state === 'disabled' ? target.disabledAt : undefined;
-    const [summary, window, daily, endpoints, history, failures, pending] = await Promise.all([
+    const [summary, window, daily, endpoints, history, failures, pending, sample, zoomUsage] = await Promise.all([
       usage.summary(target.appId),
       usage.window(target.appId, ctx.now),
       usage.daily(target.appId, days),
@@ -211,7 +227,12 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
       audit.latest(10, { appId: target.appId }),
       disabledAt !== undefined ? usage.failuresSince(target.appId, disabledAt, ctx.now) : Promise.resolve(undefined),
       pendingCounts(),
+      usage.sample(target.appId, SAMPLE_CAP),
+      apps.zoomUsage([target.appId]),
     ]);
+    const record = zoomUsage.get(target.appId);
+    // zoomjwt's count over Zoom's window: the last `durationDays` of the 30 days read.
+    const ours = record ? daily.slice(-Math.min(30, record.usage.durationDays ?? 30)).reduce((sum, d) => sum + d.total, 0) : undefined;
     return renderAppDetail(
       {
         app: target,
@@ -224,6 +245,8 @@ export function createEvidenceFeature(services: Services, options: EvidenceOptio
         multiAccount: multi,
         ...(failures ? { failuresSinceDisable: failures } : {}),
         ...(pending ? { pendingRequests: pending.get(target.appId) ?? 0 } : {}),
+        ...(record ? { zoom: { usage: record.usage, ...(ours !== undefined ? { ours } : {}) } } : {}),
+        callers: callerHints(sample),
       },
       ctx.now,
     );

@@ -230,6 +230,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
     slackProblems: slackProblems.map((p) => (p.count > 1 ? `${p.sentence} (${p.count} times)` : p.sentence)),
     changes: changes.map((e) => ({ type: e.type, at: e.at, summary: e.summary, ...(e.actor ? { actor: e.actor } : {}), ...(e.appId ? { appId: e.appId } : {}) })),
     candidates: candidates.length,
+    candidateList: candidates,
     soakPeriodMs: deps.soakPeriodMs,
     pollEveryMs: deps.pollEveryMs,
     mode: deps.mode,

@@ -14,17 +14,25 @@
  * Either way the other apps' reads stop before their next page (one shared abort), and the poll
  * ends only when every read has: nothing calls Zoom after the job (and its lock) is gone.
  *
+ * When the list carries Zoom's usage fields for an app (changelog 2026-11-09), the list also
+ * vouches that the app exists (no Get app), and its call logs are read only when the fields say it
+ * was used since the list before the last complete read (a later `last_used`, other totals), when
+ * a read is unfinished, or when the last complete read is FULL_READ_EVERY_MS old: a lagging or
+ * lying field delays evidence by at most that, and each read keeps all of pollApp's rules. An app
+ * missing from the list gets the Get app lookup (removed, or only not listed?); without the
+ * fields, polling works as before.
+ *
  * Apps are read in a rotating order (a different first app each poll), each read spending at most
  * PAGES_PER_APP_PER_POLL pages, so a big backfill resumes over several polls instead of starving
  * the apps behind it.
  */
-import type { CandidateApp, TrackedApp } from '../domain/app';
+import type { CandidateApp, TrackedApp, ZoomUsageRecord } from '../domain/app';
 import type { Logger } from '../log';
 import type { AppStore } from '../store/apps';
 import type { HealthStore } from '../store/health';
-import type { UsageStore } from '../store/usage';
+import { HOUR_MS, type ReadState, type UsageStore } from '../store/usage';
 import { ZoomError, ZoomPausedError } from '../zoom/errors';
-import type { ZoomApi, ZoomAppInfo, ZoomAppSummary } from '../zoom/types';
+import type { ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomAppUsage } from '../zoom/types';
 import { pollApp } from './pollApp';
 
 export type PollEvent =
@@ -47,6 +55,8 @@ export interface PollAccountResult {
   account: string;
   /** Tracked apps whose call logs were read. */
   apps: number;
+  /** Tracked apps not read because Zoom's usage fields said nothing new (and a full read is recent). */
+  idle: number;
   /** API requests spent. */
   requests: number;
   ingested: number;
@@ -82,6 +92,30 @@ export const APPS_IN_PARALLEL = 3;
  * of a busy app, so a normal read never meets it; a bigger backfill resumes next poll.
  */
 export const PAGES_PER_APP_PER_POLL = 2_000;
+/** With Zoom's usage fields, an app's call logs are still read to the end at least this often (ms). */
+export const FULL_READ_EVERY_MS = HOUR_MS;
+/** Slack of that hour: a read finishes a little after its poll starts, the poll an hour later must not miss it. */
+const FULL_READ_GRACE_MS = 2 * 60_000;
+
+/**
+ * Why the call logs of an app the list gave usage for must be read now, or null when they need not
+ * be: nothing used since the list before the last complete read, and that read is recent.
+ */
+export function readReason(state: ReadState, usage: ZoomAppUsage, atRead: ZoomUsageRecord['atRead'], now: number): string | null {
+  if (state.lastComplete === undefined) return 'never read to the end';
+  if (state.inProgress) return 'a read is unfinished';
+  if (now - state.lastComplete >= FULL_READ_EVERY_MS - FULL_READ_GRACE_MS) return 'the last full read is an hour old';
+  if (!atRead) return 'no usage figures from before the last read';
+  if (usage.lastUsed !== undefined && (atRead.lastUsed === undefined || usage.lastUsed > atRead.lastUsed)) return 'used since the last read';
+  if (usage.totalCalls !== atRead.totalCalls || usage.failedCalls !== atRead.failedCalls) return "Zoom's totals changed";
+  return null;
+}
+
+const usageAtRead = (u: ZoomAppUsage): NonNullable<ZoomUsageRecord['atRead']> => ({
+  ...(u.lastUsed !== undefined ? { lastUsed: u.lastUsed } : {}),
+  ...(u.totalCalls !== undefined ? { totalCalls: u.totalCalls } : {}),
+  ...(u.failedCalls !== undefined ? { failedCalls: u.failedCalls } : {}),
+});
 
 const INTERNAL_SENTENCE = 'an internal error stopped the poll (details are in the worker logs)';
 
@@ -94,7 +128,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
   const started = clock();
   const requestsBefore = zoom.stats?.().requests;
   let counted = 0;
-  const result: PollAccountResult = { account, apps: 0, requests: 0, ingested: 0, late: 0, heldBack: 0, unreadable: 0, complete: true, errors: [] };
+  const result: PollAccountResult = { account, apps: 0, idle: 0, requests: 0, ingested: 0, late: 0, heldBack: 0, unreadable: 0, complete: true, errors: [] };
   const zoomErrors: ZoomError[] = [];
   let internal: unknown;
   // One app's failure stops its siblings before their next page.
@@ -123,12 +157,17 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
     const turn = listedTracked.length ? (await health.nextTurn(account)) % listedTracked.length : 0;
     const tracked = [...listedTracked.slice(turn), ...listedTracked.slice(0, turn)];
     let stopped = false;
+    // Listed apps by id; null when the list failed (then every app gets its Get app, as before).
+    let listedById: Map<string, ZoomAppSummary> | null = null;
+    let usageRecords = new Map<string, ZoomUsageRecord>();
 
     // 1. Created apps → candidates, and fresh names for tracked ones.
     try {
       counted++;
       const listed = await zoom.listApps();
       await refreshFromList(apps, account, tracked, listed, clock());
+      listedById = new Map(listed.map((z) => [z.app_id, z]));
+      if (listed.some((z) => z.usage)) usageRecords = await apps.zoomUsage(tracked.map((a) => a.appId));
     } catch (err) {
       if (!(err instanceof ZoomError)) throw err;
       fail(err);
@@ -144,6 +183,10 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         return;
       }
       if (app.state === 'removed' || app.goneAt !== undefined) return;
+      // The list carried Zoom's usage for this app: it exists (no Get app), and its figures say
+      // whether there is anything to read.
+      const zoomUsage = listedById?.get(app.appId)?.usage;
+      if (zoomUsage) return pollWithUsage(app, zoomUsage);
       let info: ZoomAppInfo | null;
       try {
         counted++;
@@ -166,7 +209,30 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
       }
       const changed = changedFields(app, info);
       if (changed) await apps.update(app.appId, changed);
+      await readLogs(app, changed?.name ?? app.name);
+    };
 
+    const pollWithUsage = async (app: TrackedApp, zoomUsage: ZoomAppUsage): Promise<void> => {
+      const record = usageRecords.get(app.appId);
+      const now = clock();
+      const reason = readReason(await usage.readState(app.appId), zoomUsage, record?.atRead, now);
+      if (reason === null) {
+        result.idle++;
+        await apps.setZoomUsage(app.appId, { ...record, usage: zoomUsage, seenAt: now });
+        return;
+      }
+      log.debug({ appId: app.appId, reason }, 'reading call logs');
+      const complete = await readLogs(app, app.name);
+      await apps.setZoomUsage(app.appId, {
+        usage: zoomUsage,
+        seenAt: now,
+        // The figures listed before a read that completed: anything later is news.
+        ...(complete ? { atRead: usageAtRead(zoomUsage) } : record?.atRead ? { atRead: record.atRead } : {}),
+      });
+    };
+
+    /** Reads the app's call logs (pollApp); true when the read completed. */
+    const readLogs = async (app: TrackedApp, name: string): Promise<boolean> => {
       const firstRead = (await usage.readState(app.appId)).lastComplete === undefined;
       const read = await pollApp({
         zoom,
@@ -184,7 +250,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
       if (!read.complete) result.complete = false;
       // The first read of an app finds all its families at once: that is a baseline, not news.
       if (read.newFamilies.length && !firstRead) {
-        await emit({ type: 'new_family', account, appId: app.appId, name: changed?.name ?? app.name, families: read.newFamilies });
+        await emit({ type: 'new_family', account, appId: app.appId, name, families: read.newFamilies });
       }
       result.late += read.late;
       result.heldBack += read.heldBack;
@@ -196,6 +262,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
           abort.abort();
         }
       }
+      return read.complete;
     };
     let next = 0;
     const loops = await Promise.allSettled(
@@ -235,7 +302,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
     if (internal === undefined) internal = err;
   }
   log.info(
-    { apps: result.apps, requests: result.requests, ingested: result.ingested, complete: result.complete, errors: result.errors.length, ms: clock() - started },
+    { apps: result.apps, idle: result.idle, requests: result.requests, ingested: result.ingested, complete: result.complete, errors: result.errors.length, ms: clock() - started },
     'poll finished',
   );
   if (internal !== undefined) throw internal;
@@ -271,6 +338,7 @@ async function refreshFromList(apps: AppStore, account: string, tracked: Tracked
       ...(z.app_type ? { appType: z.app_type } : {}),
       ...(z.app_status ? { appStatus: z.app_status } : {}),
       seenAt: now,
+      ...(z.usage ? { usage: z.usage } : {}),
     });
   }
   // setCandidates also drops ids tracked under any account.

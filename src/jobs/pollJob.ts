@@ -122,6 +122,7 @@ export function createPollProcessor(deps: PollDeps): Processor {
       });
       if (result.ingested > 0) deps.metrics.entriesIngested.inc({ account }, result.ingested);
       if (result.late > 0) deps.metrics.entriesLate.inc({ account }, result.late);
+      if (result.idle > 0) deps.metrics.readsSkipped.inc({ account }, result.idle);
       if (result.heldBack > 0) deps.metrics.entriesNotCounted.inc({ account, reason: 'held_back' }, result.heldBack);
       if (result.unreadable > 0) deps.metrics.entriesNotCounted.inc({ account, reason: 'unreadable' }, result.unreadable);
       // Job results are stored in Redis: counts only, the sentences are in the health record.

@@ -336,7 +336,7 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
         '',
         'zoomjwt sandbox — the real app, a simulated Zoom account, and this terminal as Slack.',
         `  Zoom apps: ${APPS.scim.app_name} (called every day by Azure AD SCIM), ${APPS.reporting.app_name} (silent for ${days} days),`,
-        `             ${APPS.rooms.app_name} (disabled 3 days ago; its callers now fail), ${APPS.webinar.app_name} (not tracked yet)`,
+        `             ${APPS.rooms.app_name} (disabled 3 days ago; its callers now fail), ${APPS.webinar.app_name} and ${APPS.phoneExport.app_name} (not tracked yet)`,
         `  Channels: #${CHANNELS.approvals.name} (approval cards), #${CHANNELS.digest.name} (digest and alerts); you type in #${CHANNELS.ops.name}.`,
         `  ACTIONS_MODE=live against the simulated account only; soak period ${parsed.soak}; Redis keys under ${prefix}.`,
         parsed.logFile ? `  App logs: ${parsed.logFile}` : '  App logs: off',

@@ -7,7 +7,10 @@
  * - **Reporting JWT** was a nightly reporting job that stopped 20 days ago: ready to disable.
  * - **Rooms Control JWT** was disabled 3 days ago, and a Zoom Rooms script still calls it: every
  *   call since then fails with 401 (code 124 in Zoom's body; the log keeps the status).
- * - **Webinar Sync** is an app the account created that nobody tracks yet (a candidate).
+ * - **Webinar Sync** is an app the account created that nobody tracks yet (a candidate), still
+ *   called on weekdays; **Old Phone Export** is another candidate nobody has used in 30 days.
+ * - The account sends Zoom's usage fields on List apps (changelog 2026-11-09), so `status` ranks
+ *   the candidates by recent use and polls of idle apps only list.
  *
  * Times come from the sandbox clock, so `wait 8d` in the console moves this world forward too.
  */
@@ -53,9 +56,19 @@ export const APPS = {
   reporting: { app_id: 'jwtReporting02', app_name: 'Reporting JWT' },
   rooms: { app_id: 'jwtRoomsCtl03', app_name: 'Rooms Control JWT' },
   webinar: { app_id: 'jwtWebinarSync04', app_name: 'Webinar Sync' },
+  phoneExport: { app_id: 'jwtPhoneExport05', app_name: 'Old Phone Export' },
 } as const;
 
-/** Apps tracked from the start (ZOOM_APP_IDS); Webinar Sync stays a candidate. */
+/** What Zoom's usage fields add beyond the figures the fake computes from the logs. */
+const USAGE_EXTRAS: Record<string, Record<string, unknown>> = {
+  [APPS.scim.app_id]: { active_users: 1, connections: 1, works_with: ['ZOOM_MEETING'] },
+  [APPS.reporting.app_id]: { active_users: 1, connections: 1, works_with: ['ZOOM_MEETING', 'ZOOM_WEBINAR'] },
+  [APPS.rooms.app_id]: { active_users: 2, connections: 1, works_with: ['ZOOM_ROOMS'] },
+  [APPS.webinar.app_id]: { active_users: 3, connections: 2, works_with: ['ZOOM_WEBINAR'] },
+  [APPS.phoneExport.app_id]: { active_users: 0, connections: 0, works_with: ['ZOOM_PHONE'] },
+};
+
+/** Apps tracked from the start (ZOOM_APP_IDS); Webinar Sync and Old Phone Export stay candidates. */
 export const TRACKED_APP_IDS = [APPS.scim.app_id, APPS.reporting.app_id, APPS.rooms.app_id];
 
 /** Reporting JWT's last call, and Rooms Control JWT's disable, before the sandbox starts. */
@@ -118,8 +131,10 @@ export interface SimulatedAccount {
 }
 
 export function createSimulatedAccount(zoom: FakeZoom, clientId: string, clientSecret: string): SimulatedAccount {
-  zoom.addAccount({ accountId: ZOOM_ACCOUNT_ID, clientId, clientSecret });
-  for (const app of Object.values(APPS)) zoom.addApp(ZOOM_ACCOUNT_ID, { ...app, app_type: 'JWT', app_status: 'PUBLISHED' });
+  zoom.addAccount({ accountId: ZOOM_ACCOUNT_ID, clientId, clientSecret, metrics: 'on' });
+  for (const app of Object.values(APPS)) {
+    zoom.addApp(ZOOM_ACCOUNT_ID, { ...app, app_type: 'JWT', app_status: 'PUBLISHED', ...(USAGE_EXTRAS[app.app_id] ? { metrics: USAGE_EXTRAS[app.app_id] } : {}) });
+  }
 
   let roomsDisabledAt = 0;
   let tickCount = 0;

@@ -33,7 +33,15 @@ export interface FakeZoomAccount {
   clientSecret: string;
   /** Granted scopes; default: the four the bot needs. */
   scopes?: string[];
+  /**
+   * The usage fields of List apps (changelog 2026-11-09): `on` computes them from the app's logs
+   * (`enable_metrics: true`), `off` answers `enable_metrics: false` without them, `absent` (the
+   * default) answers as an API older than the fields.
+   */
+  metrics?: MetricsMode;
 }
+
+export type MetricsMode = 'on' | 'off' | 'absent';
 
 export interface FakeZoomApp {
   app_id: string;
@@ -44,6 +52,11 @@ export interface FakeZoomApp {
   app_description?: string;
   /** Get app answers without `app_id` (optional in Zoom's schema, seen missing live). */
   getWithoutAppId?: boolean;
+  /**
+   * Raw usage fields listed instead of the computed ones (account metrics `on` only): a lagging
+   * or lying `last_used`, `active_users`, `works_with`… `null` leaves a field out.
+   */
+  metrics?: Record<string, unknown>;
 }
 
 /** How an app's call-log listing is shaped (default: newest first, every field present). */
@@ -106,6 +119,10 @@ export interface FakeZoom {
   addAccount(account: FakeZoomAccount): void;
   setScopes(accountId: string, scopes: string[]): void;
   addApp(accountId: string, app: FakeZoomApp): void;
+  /** Switches the account's List apps usage fields (see FakeZoomAccount.metrics). */
+  setMetrics(accountId: string, mode: MetricsMode): void;
+  /** Replaces the app's raw usage overrides (see FakeZoomApp.metrics); `{}` lists the computed ones. */
+  setAppMetrics(appId: string, overrides: Record<string, unknown>): void;
   /** Removes the app as if deleted in the Marketplace; its logs stay (and stop being served). */
   removeApp(appId: string): void;
   hasApp(appId: string): boolean;
@@ -337,6 +354,26 @@ class LogStore {
     }
   }
 
+  /** What Zoom's usage fields summarise: calls up to `now` within `days`, failures (4xx/5xx), first and last. */
+  usage(now: number, days: number): { total: number; failed: number; first?: number; last?: number } {
+    const oldest = now - days * DAY_MS;
+    let total = 0;
+    let failed = 0;
+    let first: number | undefined;
+    let last: number | undefined;
+    for (let i = 0; i < this.size; i += 1) {
+      const row = this.rowAt(i);
+      const t = this.time[row]!;
+      if (t > now) continue;
+      if (t < oldest) break;
+      total += 1;
+      if (this.status[row]! >= 400) failed += 1;
+      last ??= t;
+      first = t;
+    }
+    return { total, failed, ...(first !== undefined ? { first } : {}), ...(last !== undefined ? { last } : {}) };
+  }
+
   entryAt(row: number, shape: LogShape): Record<string, unknown> {
     const e: Record<string, unknown> = { ...this.entry(row) };
     if (shape.timeInSeconds) e.time = Math.floor(this.time[row]! / 1000);
@@ -540,6 +577,31 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
     });
   }
 
+  /** List apps' usage fields of one app, in the shapes zoomjwt assumes (see src/zoom/types.ts). */
+  function usageFields(mode: MetricsMode, appId: string, overrides: Record<string, unknown> | undefined): Record<string, unknown> {
+    if (mode === 'absent') return {};
+    if (mode === 'off') return { enable_metrics: false };
+    const days = 30;
+    const u = logs.get(appId)?.usage(clock(), days) ?? { total: 0, failed: 0 };
+    // Zoom's other date-times are ISO 8601 to the second.
+    const iso = (t: number | undefined) => (t === undefined ? null : new Date(Math.floor(t / 1000) * 1000).toISOString().replace('.000Z', 'Z'));
+    const out: Record<string, unknown> = {
+      enable_metrics: true,
+      first_used: iso(u.first),
+      last_used: iso(u.last),
+      duration: days,
+      total_calls: u.total,
+      failed_calls: u.failed,
+      active_users: u.total ? 1 : 0,
+      connections: u.total ? 1 : 0,
+      adds: 1,
+      works_with: [],
+      ...overrides,
+    };
+    for (const [k, v] of Object.entries(out)) if (v === null) delete out[k];
+    return out;
+  }
+
   /** The calling account, or undefined after answering 401. */
   function authenticate(req: IncomingMessage, res: ServerResponse): Required<FakeZoomAccount> | undefined {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
@@ -591,13 +653,17 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
         offset = cursor.offset;
       }
       const mine = q.get('type') === 'account_created' ? [...apps.values()].filter((a) => a.accountId === account.accountId) : [];
-      const page = mine.slice(offset, offset + pageSize).map((a) => ({
-        app_type: 'OAuthApp',
-        app_usage: 1,
-        app_status: 'UNPUBLISHED',
-        app_developer_type: 'INTERNAL',
-        ...a.app,
-      }));
+      const page = mine.slice(offset, offset + pageSize).map((a) => {
+        const { metrics: overrides, getWithoutAppId: _ignored, ...fields } = a.app;
+        return {
+          app_type: 'OAuthApp',
+          app_usage: 1,
+          app_status: 'UNPUBLISHED',
+          app_developer_type: 'INTERNAL',
+          ...fields,
+          ...usageFields(account.metrics, a.app.app_id, overrides),
+        };
+      });
       const more = offset + pageSize < mine.length;
       return send(res, 200, {
         page_size: pageSize,
@@ -614,7 +680,7 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
         const app = ownedApp(res, account, appId);
         if (!app) return;
         // Get answers the status in lower case where the list says `UNPUBLISHED` (seen live).
-        const { getWithoutAppId, ...fields } = app;
+        const { getWithoutAppId, metrics: _metrics, ...fields } = app;
         const answer: Record<string, unknown> = { app_type: 'OAuthApp', app_usage: 1, app_status: 'unpublished', app_scopes: [], ...fields };
         if (getWithoutAppId) delete answer.app_id;
         return send(res, 200, answer);
@@ -733,7 +799,17 @@ export async function startFakeZoom(opts: { clock?: () => number } = {}): Promis
     apiUrl: `${origin}${API_PREFIX}`,
     oauthUrl: `${origin}${TOKEN_PATH}`,
     addAccount(account) {
-      accounts.set(account.accountId, { ...account, scopes: account.scopes ?? [...ALL_SCOPES] });
+      accounts.set(account.accountId, { ...account, scopes: account.scopes ?? [...ALL_SCOPES], metrics: account.metrics ?? 'absent' });
+    },
+    setMetrics(accountId, mode) {
+      const account = accounts.get(accountId);
+      if (!account) throw new Error(`fake zoom: unknown account ${accountId}`);
+      account.metrics = mode;
+    },
+    setAppMetrics(appId, overrides) {
+      const found = apps.get(appId);
+      if (!found) throw new Error(`fake zoom: unknown app ${appId}`);
+      found.app.metrics = { ...overrides };
     },
     setScopes(accountId, scopes) {
       const account = accounts.get(accountId);

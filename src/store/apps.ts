@@ -6,7 +6,7 @@
  * `transition`, a compare-and-set on `state`.
  */
 import type { Redis } from 'ioredis';
-import type { CandidateApp, LifecycleState, TrackedApp } from '../domain/app';
+import type { CandidateApp, LifecycleState, TrackedApp, ZoomUsageRecord } from '../domain/app';
 import type { Keys } from './keys';
 import { bumpStatusEpoch, withStatusBump } from './statusEpoch';
 import { appUsageKeys } from './usage';
@@ -64,7 +64,13 @@ export interface AppStore {
   transition(appId: string, from: LifecycleState, to: LifecycleState, fields: Partial<TrackedApp>): Promise<boolean>;
   setCandidates(account: string, candidates: CandidateApp[]): Promise<void>;
   candidates(): Promise<CandidateApp[]>;
+  /** Zoom's usage figures of tracked apps (`{p}:zoomusage:<appId>`, kept ZOOM_USAGE_TTL_MS after the last list). */
+  setZoomUsage(appId: string, record: ZoomUsageRecord): Promise<void>;
+  zoomUsage(appIds: string[]): Promise<Map<string, ZoomUsageRecord>>;
 }
+
+/** Zoom's usage figures of an app are dropped this long (ms) after the last list that carried them. */
+export const ZOOM_USAGE_TTL_MS = 7 * 86_400_000;
 
 export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): AppStore {
   const appKey = (appId: string) => keys.k('app', appId);
@@ -128,6 +134,26 @@ export function createAppStore(redis: Redis, keys: Keys, accounts: string[]): Ap
       const multi = withStatusBump(redis.multi(), keys).del(key);
       if (fresh.length) multi.hset(key, Object.fromEntries(fresh.map((c) => [c.appId, JSON.stringify(c)]))).pexpire(key, UNTRACKED_TTL_MS);
       await multi.exec();
+    },
+    async setZoomUsage(appId, record) {
+      await redis.set(keys.k('zoomusage', appId), JSON.stringify(record), 'PX', ZOOM_USAGE_TTL_MS);
+    },
+    async zoomUsage(appIds) {
+      const out = new Map<string, ZoomUsageRecord>();
+      if (!appIds.length) return out;
+      const pipe = redis.pipeline();
+      for (const id of appIds) pipe.get(keys.k('zoomusage', id));
+      const rows = (await pipe.exec()) ?? [];
+      rows.forEach(([, raw], i) => {
+        if (typeof raw !== 'string') return;
+        try {
+          const record = JSON.parse(raw) as ZoomUsageRecord;
+          if (record && typeof record.usage === 'object') out.set(appIds[i]!, record);
+        } catch {
+          // A damaged record is as good as none: the next list rewrites it.
+        }
+      });
+      return out;
     },
     async candidates() {
       const pipe = redis.pipeline();

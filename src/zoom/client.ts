@@ -28,7 +28,7 @@ import {
   readErrorBody,
 } from './errors';
 import { createTokenCache, type RawAnswer } from './token';
-import type { CallLogPage, LogDuration, ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomCallLog } from './types';
+import type { CallLogPage, LogDuration, ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomAppUsage, ZoomCallLog } from './types';
 
 export interface ZoomRequestInfo {
   /** Template such as `GET /marketplace/apps/{appId}/api_call_logs`, or `POST /oauth/token`. */
@@ -241,7 +241,7 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
    * 2xx or a 4xx other than 401/429 (the caller decides what those mean); throws otherwise.
    */
   async function call(req: { method: 'GET' | 'DELETE'; endpoint: string; path: string; query?: URLSearchParams; scope: string }): Promise<Parsed> {
-    const url = `${apiBase}${req.path}${req.query && [...req.query.keys()].length ? `?${req.query.toString()}` : ''}`;
+    const rest = `${req.path}${req.query && [...req.query.keys()].length ? `?${req.query.toString()}` : ''}`;
     let refreshed = false;
     let qpsRetries = 0;
     let failures = 0;
@@ -268,6 +268,8 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
       }
 
       requests += 1;
+      // Zoom's `api_url` (regional, government cloud) when no API base was configured.
+      const url = `${(account.apiUrlDefault ? tokens.apiUrl() : undefined) ?? apiBase}${rest}`;
       const result = await send({ method: req.method, url, endpoint: req.endpoint, headers: { Authorization: `Bearer ${token}` } });
       if (!result.ok) {
         failures += 1;
@@ -452,7 +454,56 @@ function readAppSummary(raw: unknown): ZoomAppSummary | null {
   if (typeof o.app_type === 'string') app.app_type = o.app_type;
   if (typeof o.app_status === 'string') app.app_status = o.app_status;
   if (typeof o.app_developer_type === 'string') app.app_developer_type = o.app_developer_type;
+  const usage = readAppUsage(o);
+  if (usage) app.usage = usage;
   return app;
+}
+
+/** A usage count: a non-negative safe integer, or the digits of one; anything else is unknown. */
+function readCount(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,15}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** A usage time: ISO 8601 text, or epoch seconds/ms (by magnitude, as call-log times). */
+function readUsageTime(v: unknown): number | undefined {
+  if (typeof v === 'number' || (typeof v === 'string' && /^\d{1,15}$/.test(v.trim()))) {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) return undefined;
+    return Math.round(n < SECONDS_BELOW ? n * 1000 : n);
+  }
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(v.trim())) return undefined;
+  const t = Date.parse(v.trim());
+  return Number.isFinite(t) && t > 0 ? t : undefined;
+}
+
+/**
+ * Zoom's usage fields of one listed app, or undefined when the account does not send them
+ * (`enable_metrics` false, or none of the fields readable). Unreadable fields are left out one by
+ * one: a wrong type never becomes a zero.
+ */
+export function readAppUsage(o: Record<string, unknown>): ZoomAppUsage | undefined {
+  if (o.enable_metrics === false || o.enable_metrics === 'false') return undefined;
+  const usage: ZoomAppUsage = {};
+  const set = <K extends keyof ZoomAppUsage>(k: K, v: ZoomAppUsage[K] | undefined) => {
+    if (v !== undefined) usage[k] = v;
+  };
+  set('firstUsed', readUsageTime(o.first_used));
+  set('lastUsed', readUsageTime(o.last_used));
+  set('activeUsers', readCount(o.active_users));
+  set('totalCalls', readCount(o.total_calls));
+  set('failedCalls', readCount(o.failed_calls));
+  set('connections', readCount(o.connections));
+  set('adds', readCount(o.adds));
+  const days = readCount(o.duration);
+  if (days !== undefined && days > 0) usage.durationDays = days;
+  if (Array.isArray(o.works_with)) {
+    const products = o.works_with.filter((w): w is string => typeof w === 'string' && w.trim() !== '').slice(0, 20).map((w) => w.slice(0, 60));
+    if (products.length) usage.worksWith = products;
+  }
+  // The fields that say whether the app was used: without one of them the rest cannot steer a poll.
+  if (usage.lastUsed === undefined && usage.totalCalls === undefined) return undefined;
+  return usage;
 }
 
 /** Get app: every field is optional in Zoom's schema; without `app_id`, it is the app asked for. */

@@ -34,6 +34,39 @@ export interface TokenCache {
   invalidate(badToken: string): Promise<void>;
   /** Token requests this process sent to Zoom. */
   fetches(): number;
+  /**
+   * The API base the token answer's `api_url` names (with `/v2`), as of the token `get` returned
+   * last; undefined when Zoom gave none, or one outside Zoom's hosts (and the OAuth URL's origin).
+   */
+  apiUrl(): string | undefined;
+}
+
+/** Zoom's API hosts: the global one, regional ones (`api-eu.zoom.us`…) and the government cloud. */
+const ZOOM_API_HOST = /^(?:[a-z0-9-]+\.)*(?:zoom\.us|zoomgov\.com)$/i;
+
+/**
+ * The API base from a token answer's `api_url`, or undefined when it is not one to send a bearer
+ * token to: https on a Zoom host, or the origin of the configured token endpoint (a test fake).
+ */
+export function apiBaseFromTokenAnswer(apiUrl: unknown, oauthUrl: string): string | undefined {
+  if (typeof apiUrl !== 'string' || apiUrl.length > 200) return undefined;
+  let u: URL;
+  try {
+    u = new URL(apiUrl);
+  } catch {
+    return undefined;
+  }
+  if (u.username || u.password || u.search || u.hash) return undefined;
+  const sameOrigin = (() => {
+    try {
+      return new URL(oauthUrl).origin === u.origin;
+    } catch {
+      return false;
+    }
+  })();
+  if (!sameOrigin && !(u.protocol === 'https:' && ZOOM_API_HOST.test(u.hostname))) return undefined;
+  const path = u.pathname.replace(/\/+$/, '');
+  return `${u.origin}${path === '' ? '/v2' : path}`;
 }
 
 export interface TokenCacheOptions {
@@ -78,11 +111,14 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
   const log = opts.log.child({ zoomAccount: account.name });
   let fetchCount = 0;
   let inflight: Promise<string> | null = null;
+  let lastApiUrl: string | undefined;
 
   async function readCached(): Promise<string | null> {
-    const [token, refreshAt] = await redis.hmget(key, 'token', 'refreshAt');
+    const [token, refreshAt, apiUrl] = await redis.hmget(key, 'token', 'refreshAt', 'apiUrl');
     if (!token || !refreshAt) return null;
-    return Number(refreshAt) > clock() ? token : null;
+    if (Number(refreshAt) <= clock()) return null;
+    lastApiUrl = apiUrl || undefined;
+    return token;
   }
 
   async function fetchAndStore(): Promise<string> {
@@ -90,12 +126,15 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
     const form = new URLSearchParams({ grant_type: 'account_credentials', account_id: account.accountId }).toString();
     const basic = Buffer.from(`${account.clientId}:${account.clientSecret}`, 'utf8').toString('base64');
     const answer = await opts.post(opts.oauthUrl, form, `Basic ${basic}`);
-    const { token, expiresInS } = readTokenAnswer(account.name, answer);
+    const { token, expiresInS, apiUrl: rawApiUrl } = readTokenAnswer(account.name, answer);
     opts.addSecret(token);
+    const apiUrl = apiBaseFromTokenAnswer(rawApiUrl, opts.oauthUrl);
+    if (rawApiUrl !== undefined && apiUrl === undefined) log.warn('zoom token answer names an api_url outside Zoom; ignored');
+    lastApiUrl = apiUrl;
     const lifetimeMs = expiresInS * 1000;
     // Short-lived tokens (tests, odd configurations) still get half their life before a refetch.
     const refreshAt = clock() + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
-    await redis.multi().hset(key, 'token', token, 'refreshAt', String(refreshAt)).pexpire(key, lifetimeMs).exec();
+    await redis.multi().hset(key, 'token', token, 'refreshAt', String(refreshAt), 'apiUrl', apiUrl ?? '').pexpire(key, lifetimeMs).exec();
     log.info({ expiresInS }, 'zoom access token fetched');
     return token;
   }
@@ -139,11 +178,12 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
       if (deleted === 1) log.info('zoom access token rejected; dropped from the cache');
     },
     fetches: () => fetchCount,
+    apiUrl: () => lastApiUrl,
   };
 }
 
 /** Reads Zoom's token answer; maps refusals to ZoomError (never echoing the request). */
-function readTokenAnswer(accountName: string, answer: RawAnswer): { token: string; expiresInS: number } {
+function readTokenAnswer(accountName: string, answer: RawAnswer): { token: string; expiresInS: number; apiUrl?: unknown } {
   let body: unknown;
   try {
     body = answer.text ? JSON.parse(answer.text) : undefined;
@@ -158,8 +198,8 @@ function readTokenAnswer(accountName: string, answer: RawAnswer): { token: strin
     if (typeof token !== 'string' || token.length < 8 || typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn <= 0) {
       throw new ZoomError({ ...ctx, kind: 'malformed', zoomMessage: 'token answer without access_token or expires_in' });
     }
-    // `api_url` (Zoom's regional host) is not used: the configured apiUrl decides where calls go.
-    return { token, expiresInS: expiresIn };
+    // `api_url` (Zoom's regional host): used when the account's API base was not configured.
+    return { token, expiresInS: expiresIn, ...(b.api_url !== undefined ? { apiUrl: b.api_url } : {}) };
   }
   if (answer.status === 400 || answer.status === 401 || answer.status === 403) {
     const { message } = readErrorBody(body);

@@ -7,6 +7,29 @@ export interface ZoomAppSummary {
   app_type?: string;
   app_status?: string;
   app_developer_type?: string;
+  /**
+   * Zoom's own usage figures (changelog 2026-11-09), normalised. Absent when the account does not
+   * send them (`enable_metrics` false, or an API older than the fields): polling then works as
+   * before. Every figure is optional on its own.
+   */
+  usage?: ZoomAppUsage;
+}
+
+/**
+ * The usage fields of `GET /marketplace/apps`. Zoom's changelog names them without types; read as:
+ * times as ISO 8601 (or epoch seconds/ms, by magnitude) → epoch ms; counts as non-negative integers
+ * (or digit strings); `duration` as the days the counts cover; `works_with` as a list of products.
+ */
+export interface ZoomAppUsage {
+  firstUsed?: number;
+  lastUsed?: number;
+  activeUsers?: number;
+  totalCalls?: number;
+  failedCalls?: number;
+  connections?: number;
+  adds?: number;
+  durationDays?: number;
+  worksWith?: string[];
 }
 
 /**

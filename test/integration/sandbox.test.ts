@@ -117,6 +117,10 @@ describe('npm run sandbox', () => {
     expect(status).toMatch(/Rooms Control JWT.*disabled/);
     expect(status).toMatch(/Reporting JWT.*last call 20 d ago/);
     expect(status).toContain('Webinar Sync');
+    // The simulated account sends Zoom's usage fields: candidates by recent use, the unused as the easy ones.
+    expect(status).toMatch(/Webinar Sync.*— last used \d+ (min|h|d) ago, \d+ calls in 30 d, 3 active users, works with ZOOM_WEBINAR/);
+    expect(status).toMatch(/the easy ones[\s\S]*Old Phone Export/);
+    expect(status).toMatch(/Zoom: \d+ calls in 30 d/);
 
     // The request: a card in the approvals channel with numbered buttons, and a link for the requester.
     const opened = s.after('@ana> /zoomjwt disable "Reporting JWT" nobody has called it for 20 days');

@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log';
 import { createKeys } from '../../src/store/keys';
 import { createZoomClient, getPause, type ZoomClient, type ZoomRequestInfo } from '../../src/zoom/client';
 import { ZoomError, ZoomPausedError, type ZoomErrorKind } from '../../src/zoom/errors';
-import { createTokenCache } from '../../src/zoom/token';
+import { apiBaseFromTokenAnswer, createTokenCache } from '../../src/zoom/token';
 import type { ZoomCallLog } from '../../src/zoom/types';
 import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
 
@@ -42,7 +42,7 @@ interface Setup {
   second(): ZoomClient;
 }
 
-function setup(overrides: { timeoutMs?: number; apiUrl?: string; wrongSecret?: boolean } = {}): Setup {
+function setup(overrides: { timeoutMs?: number; apiUrl?: string; wrongSecret?: boolean; apiUrlDefault?: true } = {}): Setup {
   accountSeq += 1;
   const accountId = `acc${accountSeq}-${randomBytes(3).toString('hex')}`;
   const clientSecret = `secret-${randomBytes(12).toString('hex')}`;
@@ -54,6 +54,7 @@ function setup(overrides: { timeoutMs?: number; apiUrl?: string; wrongSecret?: b
     clientId: `client-${accountSeq}`,
     clientSecret: overrides.wrongSecret ? `${clientSecret}-wrong` : clientSecret,
     apiUrl: overrides.apiUrl ?? fake.apiUrl,
+    ...(overrides.apiUrlDefault ? { apiUrlDefault: true as const } : {}),
   };
   if (overrides.wrongSecret) clientSecrets.push(account.clientSecret);
   const requestsSeen: ZoomRequestInfo[] = [];
@@ -117,6 +118,37 @@ afterAll(async () => {
     if (found.length) await redis.del(...found);
   } while (cursor !== '0');
   await Promise.all([redis.quit(), redis2.quit(), fake.close()]);
+});
+
+describe("the token answer's api_url (regional hosts)", () => {
+  // A port nothing listens on: a call sent to the configured base would fail.
+  const unreachable = 'http://127.0.0.1:9/v2';
+
+  test('is used when the API base was not configured, by every process sharing the token', async () => {
+    const s = setup({ apiUrl: unreachable, apiUrlDefault: true });
+    fake.addApp(s.account.accountId, { app_id: `region${accountSeq}`, app_name: 'Regional' });
+    expect((await s.client.listApps()).map((a) => a.app_id)).toEqual([`region${accountSeq}`]);
+    // Another process reads the cached token and its api_url from Redis, without fetching.
+    const before = fake.tokenRequests;
+    expect(await s.second().getApp(`region${accountSeq}`)).toMatchObject({ app_name: 'Regional' });
+    expect(fake.tokenRequests).toBe(before);
+  });
+
+  test('never overrides an explicit ZOOM_API_URL or accounts-file apiUrl', async () => {
+    const s = setup({ apiUrl: unreachable });
+    await rejection(s.client.listApps(), 'network');
+  });
+
+  test('outside Zoom’s hosts (and the token endpoint’s origin) it is ignored', () => {
+    const oauth = 'https://zoom.us/oauth/token';
+    expect(apiBaseFromTokenAnswer('https://api-eu.zoom.us', oauth)).toBe('https://api-eu.zoom.us/v2');
+    expect(apiBaseFromTokenAnswer('https://api.zoomgov.com/', oauth)).toBe('https://api.zoomgov.com/v2');
+    expect(apiBaseFromTokenAnswer('https://api.zoom.us/v2', oauth)).toBe('https://api.zoom.us/v2');
+    for (const hostile of ['http://api.zoom.us', 'https://zoom.us.evil.example', 'https://evil.example/zoom.us', 'https://u:p@api.zoom.us', 'https://api.zoom.us?x=1', 'not a url', 42, null]) {
+      expect(apiBaseFromTokenAnswer(hostile, oauth)).toBeUndefined();
+    }
+    expect(apiBaseFromTokenAnswer('http://127.0.0.1:4000', 'http://127.0.0.1:4000/oauth/token')).toBe('http://127.0.0.1:4000/v2');
+  });
 });
 
 describe('access tokens', () => {

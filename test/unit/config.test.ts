@@ -32,7 +32,7 @@ describe('configuration', () => {
     expect(config.slack.apiUrl).toBe('https://slack.com/api/');
     expect(config.zoom.oauthUrl).toBe('https://zoom.us/oauth/token');
     expect(config.zoom.accounts).toEqual([
-      { name: 'default', accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret, apiUrl: 'https://api.zoom.us/v2' },
+      { name: 'default', accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret, apiUrl: 'https://api.zoom.us/v2', apiUrlDefault: true },
     ]);
     expect(config.auditToken).toBeUndefined();
   });
@@ -118,6 +118,13 @@ describe('configuration', () => {
     expect(config.zoom.accounts.map((a) => [a.name, a.apiUrl])).toEqual([
       ['us', 'http://127.0.0.1:9/v2'],
       ['eu', 'https://eu.example.test/v2'],
+    ]);
+    // An explicit base (ZOOM_API_URL here, the file's apiUrl) wins over the token answer's api_url.
+    expect(config.zoom.accounts.map((a) => a.apiUrlDefault)).toEqual([undefined, undefined]);
+    const unset = loadConfig({ ...env, ZOOM_API_URL: undefined }, () => file);
+    expect(unset.zoom.accounts.map((a) => [a.apiUrl, a.apiUrlDefault])).toEqual([
+      ['https://api.zoom.us/v2', true],
+      ['https://eu.example.test/v2', undefined],
     ]);
     expect(config.zoom.appIds).toEqual([{ account: 'us', appId: 'app1' }, { account: 'eu', appId: 'app2' }]);
     expect(problemsOf({ ...env, ZOOM_APP_IDS: 'app1' }, () => file)[0]).toMatch(/ZOOM_APP_IDS: .*needs its account name/);

@@ -5,6 +5,9 @@
  * A pure function of stored data and `now`.
  */
 import type { TrackedApp } from '../../domain/app';
+import type { CallerHints } from '../../domain/callers';
+import { compareWithZoom } from '../../domain/zoomUsage';
+import type { ZoomAppUsage } from '../../zoom/types';
 import { degradedSentence } from '../../domain/evidenceQuality';
 import { auditSummaryMrkdwn, formatCount, sparkline, timeAgo, truncate } from '../../domain/format';
 import { GENERIC_MIGRATION_GUIDE, guessIntegrations, type IntegrationGuess, type MigrationGuide } from '../../domain/integrations';
@@ -30,6 +33,10 @@ export interface AppDetailModel {
   soakPeriodMs: number;
   multiAccount?: boolean;
   pendingRequests?: number;
+  /** Zoom's own figures from the list, and what zoomjwt counted over the same days. */
+  zoom?: { usage: ZoomAppUsage; ours?: number };
+  /** From the stored sample of the newest calls: what they touch, the latest failures' trace ids. */
+  callers?: CallerHints;
 }
 
 /** Rows of the endpoint table before "…and N more". */
@@ -139,6 +146,32 @@ function sinceDisableText(m: AppDetailModel, now: number): string | undefined {
   return lines.join('\n');
 }
 
+/** Zoom's totals beside zoomjwt's count, a large disagreement flagged. */
+function zoomText(z: NonNullable<AppDetailModel['zoom']>, now: number): string {
+  const check = compareWithZoom(z.usage, z.ours);
+  const used = z.usage.lastUsed !== undefined ? ` · last used ${timeAgo(z.usage.lastUsed, now)}` : '';
+  return `*Zoom's own figures*\n${check.text}${used}${check.flag ? `\n:warning: ${check.flag}` : ''}`;
+}
+
+/** What the latest calls act on, and the trace ids of the latest failures (for Zoom support). */
+export function callersText(h: CallerHints): string {
+  const lines = [`*Who is probably calling* (from the ${formatCount(h.sampled)} latest calls)`];
+  if (h.targets.length) {
+    lines.push(
+      `Most touched: ${h.targets.map((t) => `${t.kind} \`${inline(t.id, 80)}\` (${formatCount(t.count)} of ${formatCount(h.sampled)})`).join(' · ')}`,
+    );
+    const top = h.targets[0]!;
+    if (top.count * 2 >= h.sampled && top.count > 1) {
+      lines.push(`_Most calls act on one ${top.kind}: the integration that owns or books for it is the likely caller._`);
+    }
+  } else lines.push('_No user, meeting or room ids in the latest calls._');
+  if (h.failed.length) {
+    lines.push('Latest failed calls (trace ids for Zoom support):');
+    for (const f of h.failed) lines.push(`• \`${utcMinute(f.time)}\` ${f.status} \`${inline(f.key, 60)}\` \`${inline(f.traceId, 120)}\``);
+  }
+  return truncate(lines.join('\n'), SECTION_BUDGET);
+}
+
 function peopleText(app: TrackedApp, pending: number | undefined): string {
   const owner = app.owner
     ? `*Owner:* <@${app.owner}>${app.ownerSetBy ? ` (set by <@${app.ownerSetBy}>${app.ownerSetAt ? `, ${utcMinute(app.ownerSetAt)}` : ''})` : ''}`
@@ -197,6 +230,8 @@ function renderAppDetailWith(m: AppDetailModel, now: number, native: boolean): S
       : [section(`*Endpoints, last 30 days*\n${endpointTable(m.endpoints)}`)]),
     section(guessesText(guesses)),
   ];
+  if (m.callers && m.callers.sampled > 0) blocks.push(section(callersText(m.callers)));
+  if (m.zoom) blocks.push(section(zoomText(m.zoom, now)));
   const disabled = sinceDisableText(m, now);
   if (disabled) blocks.push(section(disabled));
   blocks.push(section(auditText(m.audit)));

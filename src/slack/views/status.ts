@@ -11,6 +11,8 @@ import type { ActionsMode } from '../../config';
 import type { CandidateApp, TrackedApp } from '../../domain/app';
 import { escapeMrkdwn, formatCount, timeAgo, timeUntil, trend, truncate } from '../../domain/format';
 import { degradedSentence } from '../../domain/evidenceQuality';
+import { candidateLines, compareWithZoom } from '../../domain/zoomUsage';
+import type { ZoomAppUsage } from '../../zoom/types';
 import { guessIntegrations } from '../../domain/integrations';
 import type { PollHealth } from '../../store/health';
 import type { UsageSummary, UsageWindow } from '../../store/usage';
@@ -25,6 +27,8 @@ export interface StatusAppRow {
   endpoints?: ReadonlyArray<{ key: string; count: number }>;
   /** Open approval requests for the app, when the requests store can tell. */
   pendingRequests?: number;
+  /** Zoom's own figures from the list, and what zoomjwt counted over the same days. */
+  zoom?: { usage: ZoomAppUsage; ours?: number };
 }
 
 export interface StatusModel {
@@ -157,6 +161,11 @@ export function detailedEntry(row: StatusAppRow, now: number, soakPeriodMs: numb
   lines.push(`${ownerText(app)}${pendingText(row)}`);
   const degraded = summary.read ? degradedSentence(summary.read) : undefined;
   if (degraded) lines.push(`:warning: ${degraded}`);
+  if (row.zoom) {
+    const check = compareWithZoom(row.zoom.usage, row.zoom.ours);
+    lines.push(check.text);
+    if (check.flag) lines.push(`:warning: ${check.flag}`);
+  }
   return lines.join('\n');
 }
 
@@ -164,7 +173,9 @@ export function compactEntry(row: StatusAppRow, now: number, soakPeriodMs: numbe
   const { app, window: w, summary } = row;
   const calls = w.calls7d > 0 ? `${formatCount(w.calls7d)} calls in 7 d` : 'no calls in 7 d';
   const degraded = summary.read ? degradedSentence(summary.read) : undefined;
-  return `• ${nameId(app, multi)} — ${stateText(app, now, soakPeriodMs)} · ${calls} · last call ${timeAgo(summary.lastCall, now)} · ${ownerText(app)}${pendingText(row)}${degraded ? `\n   :warning: ${degraded}` : ''}`;
+  // A large disagreement with Zoom's own totals is flagged here too: a quiet line must not hide it.
+  const flag = row.zoom ? compareWithZoom(row.zoom.usage, row.zoom.ours).flag : undefined;
+  return `• ${nameId(app, multi)} — ${stateText(app, now, soakPeriodMs)} · ${calls} · last call ${timeAgo(summary.lastCall, now)} · ${ownerText(app)}${pendingText(row)}${degraded ? `\n   :warning: ${degraded}` : ''}${flag ? `\n   :warning: ${flag}` : ''}`;
 }
 
 /** Joins entries, in order, into as few section texts as fit the budget; `count` entries each. */
@@ -260,10 +271,8 @@ export function renderStatus(model: StatusModel, now: number): SlackMessage {
 
   if (model.candidates.length) {
     blocks.push(divider());
-    const lines = model.candidates
-      .slice(0, STATUS_CANDIDATES_MAX)
-      .map((c) => `• *${inline(c.name, 80)}* \`${escapeMrkdwn(c.appId)}\`${multi ? ` (${escapeMrkdwn(c.account)})` : ''} — \`${COMMAND} track ${escapeMrkdwn(c.appId)}\``);
-    if (model.candidates.length > STATUS_CANDIDATES_MAX) lines.push(`…and ${model.candidates.length - STATUS_CANDIDATES_MAX} more`);
+    // By recent use when Zoom sends usage figures; the never-used ones are the easy ones.
+    const lines = candidateLines(model.candidates, now, COMMAND, multi, STATUS_CANDIDATES_MAX);
     blocks.push(section(truncate(`*Not tracked yet* — created in Zoom, not watched:\n${lines.join('\n')}`, SECTION_BUDGET)));
   }
   blocks.push(

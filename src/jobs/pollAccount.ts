@@ -97,6 +97,8 @@ export const FULL_READ_EVERY_MS = HOUR_MS;
 /** Slack of that hour: a read finishes a little after its poll starts, the poll an hour later must not miss it. */
 const FULL_READ_GRACE_MS = 2 * 60_000;
 
+const HOURLY_REASON = 'the last full read is an hour old';
+
 /**
  * Why the call logs of an app the list gave usage for must be read now, or null when they need not
  * be: nothing used since the list before the last complete read, and that read is recent.
@@ -104,11 +106,18 @@ const FULL_READ_GRACE_MS = 2 * 60_000;
 export function readReason(state: ReadState, usage: ZoomAppUsage, atRead: ZoomUsageRecord['atRead'], now: number): string | null {
   if (state.lastComplete === undefined) return 'never read to the end';
   if (state.inProgress) return 'a read is unfinished';
-  if (now - state.lastComplete >= FULL_READ_EVERY_MS - FULL_READ_GRACE_MS) return 'the last full read is an hour old';
+  if (now - state.lastComplete >= FULL_READ_EVERY_MS - FULL_READ_GRACE_MS) return HOURLY_REASON;
   if (!atRead) return 'no usage figures from before the last read';
   if (usage.lastUsed !== undefined && (atRead.lastUsed === undefined || usage.lastUsed > atRead.lastUsed)) return 'used since the last read';
   if (usage.totalCalls !== atRead.totalCalls || usage.failedCalls !== atRead.failedCalls) return "Zoom's totals changed";
   return null;
+}
+
+/** Whether Zoom's figures are the same as before the last complete read (nothing used since). */
+function usageUnchanged(usage: ZoomAppUsage, atRead: ZoomUsageRecord['atRead']): boolean {
+  if (!atRead) return false;
+  if (usage.lastUsed !== undefined && (atRead.lastUsed === undefined || usage.lastUsed > atRead.lastUsed)) return false;
+  return usage.totalCalls === atRead.totalCalls && usage.failedCalls === atRead.failedCalls;
 }
 
 const usageAtRead = (u: ZoomAppUsage): NonNullable<ZoomUsageRecord['atRead']> => ({
@@ -222,7 +231,10 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         return;
       }
       log.debug({ appId: app.appId, reason }, 'reading call logs');
-      const complete = await readLogs(app, app.name);
+      // Read only because an hour has passed, with Zoom's figures unchanged: a check of the top of
+      // the listing (new calls the figures lag behind) is enough, without the 10-minute overlap.
+      const safetyOnly = reason === HOURLY_REASON && usageUnchanged(zoomUsage, record?.atRead);
+      const complete = await readLogs(app, app.name, safetyOnly ? 0 : undefined);
       await apps.setZoomUsage(app.appId, {
         usage: zoomUsage,
         seenAt: now,
@@ -232,7 +244,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
     };
 
     /** Reads the app's call logs (pollApp); true when the read completed. */
-    const readLogs = async (app: TrackedApp, name: string): Promise<boolean> => {
+    const readLogs = async (app: TrackedApp, name: string, overlapMs?: number): Promise<boolean> => {
       const firstRead = (await usage.readState(app.appId)).lastComplete === undefined;
       const read = await pollApp({
         zoom,
@@ -241,6 +253,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
         log,
         appId: app.appId,
         maxPages: deps.maxPagesPerApp ?? PAGES_PER_APP_PER_POLL,
+        ...(overlapMs !== undefined ? { overlapMs } : {}),
         signal: abort.signal,
         onFailure: () => abort.abort(),
       });

@@ -85,6 +85,12 @@ export interface PollAppDeps {
   appId: string;
   /** Stop after this many pages (the read stays resumable). */
   maxPages?: number;
+  /**
+   * How far below the newest entry already seen the read still looks (ms); default OVERLAP_MS.
+   * The hourly read of an app whose usage figures Zoom says are unchanged uses 0: it checks the
+   * top of the listing for calls the figures did not show yet, in one page.
+   */
+  overlapMs?: number;
   /** Stops the read before its next page (a sibling app's read failed); it resumes next poll. */
   signal?: AbortSignal;
   /** Called at once when the read fails with anything but a ZoomError, before it cleans up. */
@@ -226,7 +232,7 @@ export async function pollApp(deps: PollAppDeps): Promise<PollAppResult> {
   try {
     const state = await usage.readState(appId);
     const now = clock();
-    const cutoff = state.watermark === undefined ? 0 : state.watermark - OVERLAP_MS;
+    const cutoff = state.watermark === undefined ? 0 : state.watermark - (deps.overlapMs ?? OVERLAP_MS);
     const inProgress = state.inProgress;
     // The cutoff the page script applies: an interrupted read keeps its own.
     const effectiveCutoff = inProgress?.cutoff ?? cutoff;

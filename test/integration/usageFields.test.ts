@@ -158,6 +158,31 @@ test.each<MetricsMode>(['absent', 'off'])('with the fields %s, every poll lists,
   expect(await ingested(s)).toEqual(s.ids.map(() => 1_300));
 });
 
+test('apps busy until they went quiet: the hourly read with unchanged figures checks one page, and still counts what the figures missed', async () => {
+  const s = await setup('on', 10);
+  // 150 calls in the 10 minutes before each app's newest: with the overlap every read is two pages.
+  for (const [i, id] of s.ids.entries()) fake.generateLogs(id, { count: 150, fromMs: now - 60 * MIN - 9 * MIN, toMs: now - 60 * MIN + 500, seed: 50 + i });
+  await s.poll();
+  expect(await ingested(s)).toEqual(s.ids.map(() => 450));
+  now += 15 * MIN;
+  const hour = await idleHour(s);
+  // 4 lists and, at the hour, one page per app: the top of the listing, no overlap.
+  expect(hour.filter((l) => l.includes('/api_call_logs'))).toHaveLength(10);
+  expect(hour.length).toBeLessThanOrEqual(20);
+  expect(await ingested(s)).toEqual(s.ids.map(() => 450));
+
+  // Calls the figures do not show (lagging): the next hourly read finds them at the top, once.
+  const first = s.ids[0]!;
+  const figures = (await s.apps.zoomUsage([first])).get(first)!.usage;
+  fake.setAppMetrics(first, { last_used: new Date(figures.lastUsed!).toISOString(), total_calls: figures.totalCalls, failed_calls: figures.failedCalls });
+  fake.generateLogs(s.ids[0]!, { count: 30, fromMs: now - 5 * MIN, toMs: now - 1_000, seed: 999 });
+  now += 60 * MIN;
+  await s.poll();
+  expect((await s.usage.summary(s.ids[0]!)).ingested).toBe(480);
+  await s.poll();
+  expect((await s.usage.summary(s.ids[0]!)).ingested).toBe(480);
+});
+
 test('a lying last_used (older than the newest call) and frozen totals delay the read by at most an hour; nothing is lost or counted twice', async () => {
   const s = await setup('on', 2);
   await s.poll();

@@ -3,6 +3,9 @@
  * the methods zoomjwt uses with Slack-shaped JSON, keeps posted messages so tests can read the
  * current state of a card, and doubles as the sink for `response_url` posts.
  * Failures are scripted per method: `{ok:false,error}` bodies or HTTP 429 with Retry-After.
+ * Views behave as in Slack: `views.open` takes a trigger id it issued (`issueTrigger`: 3 s, single
+ * use), `views.update` a view it opened, and `views.publish` keeps each user's Home view
+ * (`homeView`).
  * Every message, update, ephemeral, view and response_url post is checked against Slack's Block
  * Kit limits (blockKit.ts) and refused as Slack refuses it: `{ok:false,error:"invalid_blocks"}`
  * from the Web API, HTTP 400 `invalid_blocks` from a response_url. Refusals are kept in `refused`.
@@ -80,6 +83,9 @@ function blockKitErrors(method: string, args: Record<string, unknown>): BlockKit
   return MESSAGE_METHODS.has(method) ? checkMessage(args) : [];
 }
 
+/** How long a trigger id may be used (Slack: 3 s). */
+export const TRIGGER_TTL_MS = 3_000;
+
 type Failure = { error?: string; status?: number; retryAfter?: number; remaining: number };
 
 /** What arrived, in order: a Web API call answered `ok` (with its answer), or a response_url post. */
@@ -100,6 +106,19 @@ export interface FakeSlack {
   /** Payloads refused for breaking Block Kit limits (never carried out). */
   refused: RefusedPayload[];
   messages: Map<string, StoredMessage>;
+  /**
+   * A trigger id as Slack puts in a command or an interaction: valid for TRIGGER_TTL_MS and
+   * single use. `views.open` answers `invalid_trigger_id` for one it never issued,
+   * `expired_trigger_id` once it is too old (or `expireTrigger`d) and `exchanged_trigger_id` the
+   * second time.
+   */
+  issueTrigger(): string;
+  /** Makes an issued trigger expired now (tests do not wait 3 s). */
+  expireTrigger(triggerId: string): void;
+  /** The Home view last published for a user (`views.publish`), as Slack would show it. */
+  homeView(userId: string): Record<string, unknown> | undefined;
+  /** Modals opened (`views.open`/`views.push`) and their current view, updates applied, by view id. */
+  views: Map<string, { view: Record<string, unknown>; user?: string; triggerId: string; updates: number }>;
   addUser(user: FakeUser): void;
   /** What `apps.connections.open` answers (Socket Mode's WebSocket URL). */
   setSocketModeUrl(url: string): void;
@@ -160,6 +179,22 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   const listeners = new Set<(activity: SlackActivity) => void>();
   let tsCounter = 0;
   let socketUrl: string | undefined;
+  const triggers = new Map<string, { issuedAt: number; used: boolean; expired: boolean }>();
+  const homes = new Map<string, Record<string, unknown>>();
+  const views = new Map<string, { view: Record<string, unknown>; user?: string; triggerId: string; updates: number }>();
+  const viewOf = (args: Record<string, unknown>): Record<string, unknown> => {
+    const v = typeof args.view === 'string' ? (JSON.parse(args.view) as unknown) : args.view;
+    return (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  };
+  /** Slack's answers about a trigger id, or undefined when it may be used (it is then used up). */
+  const triggerError = (id: unknown): string | undefined => {
+    const t = typeof id === 'string' ? triggers.get(id) : undefined;
+    if (!t) return 'invalid_trigger_id';
+    if (t.used) return 'exchanged_trigger_id';
+    if (t.expired || Date.now() - t.issuedAt > TRIGGER_TTL_MS) return 'expired_trigger_id';
+    t.used = true;
+    return undefined;
+  };
 
   const publish = (activity: SlackActivity) => listeners.forEach((l) => l(activity));
 
@@ -217,9 +252,35 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         return { ok: true, users: group };
       }
       case 'views.open':
-      case 'views.update':
-      case 'views.push':
-        return { ok: true, view: { id: `V${++tsCounter}` } };
+      case 'views.push': {
+        const view = viewOf(args);
+        if (view.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
+        const bad = triggerError(args.trigger_id);
+        if (bad) return { ok: false, error: bad };
+        const id = `V${++tsCounter}`;
+        views.set(id, { view, triggerId: String(args.trigger_id), updates: 0 });
+        return { ok: true, view: { id, ...view } };
+      }
+      case 'views.update': {
+        const id = typeof args.view_id === 'string' ? args.view_id : undefined;
+        if (!id && typeof args.external_id !== 'string') return { ok: false, error: 'invalid_arguments' };
+        const known = id ? views.get(id) : undefined;
+        if (!known) return { ok: false, error: 'not_found' };
+        const view = viewOf(args);
+        if (view.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
+        known.view = view;
+        known.updates += 1;
+        return { ok: true, view: { id, ...view } };
+      }
+      case 'views.publish': {
+        const user = typeof args.user_id === 'string' ? args.user_id : '';
+        if (!user) return { ok: false, error: 'invalid_arguments' };
+        if (!users.has(user)) return { ok: false, error: 'user_not_found' };
+        const view = viewOf(args);
+        if (view.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        homes.set(user, view);
+        return { ok: true, view: { id: `V${++tsCounter}`, ...view } };
+      }
       case 'apps.connections.open':
         // Socket Mode: where the app opens its WebSocket (a test's fake Socket Mode server).
         return socketUrl ? { ok: true, url: socketUrl } : { ok: false, error: 'invalid_auth' };
@@ -337,6 +398,17 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     responses,
     refused,
     messages,
+    views,
+    issueTrigger() {
+      const id = `${++tsCounter}.${Date.now()}.${Math.random().toString(16).slice(2, 14)}`;
+      triggers.set(id, { issuedAt: Date.now(), used: false, expired: false });
+      return id;
+    },
+    expireTrigger(id) {
+      const t = triggers.get(id);
+      if (t) t.expired = true;
+    },
+    homeView: (userId) => homes.get(userId),
     addUser: (user) => void users.set(user.id, user),
     knowsUser: (id) => users.has(id),
     setSocketModeUrl: (url) => {
@@ -369,6 +441,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       responses.length = 0;
       refused.length = 0;
       messages.clear();
+      triggers.clear();
+      homes.clear();
+      views.clear();
       failures.clear();
       holds.length = 0;
       warnings.length = 0;

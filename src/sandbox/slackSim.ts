@@ -469,6 +469,8 @@ export interface SlashCommandFields {
   channelId: string;
   channelName: string;
   responseUrl: string;
+  /** From `issueTrigger`, so the command may open a modal. */
+  triggerId?: string;
 }
 
 /** A `/zoomjwt` invocation as Slack posts it (form-encoded). */
@@ -486,7 +488,7 @@ export function slashCommandBody(f: SlashCommandFields): string {
     api_app_id: 'A0ZOOMJWT',
     is_enterprise_install: 'false',
     response_url: f.responseUrl,
-    trigger_id: `${Date.now()}.sandbox`,
+    trigger_id: f.triggerId ?? `${Date.now()}.sandbox`,
   }).toString();
 }
 
@@ -502,6 +504,10 @@ export interface BlockActionFields {
   responseUrl: string;
   /** Unix seconds with fraction, as a string (`action_ts`). */
   actionTs: string;
+  /** From `issueTrigger`, so the button may open a modal. */
+  triggerId?: string;
+  /** Pressed in the Home tab rather than on a message. */
+  home?: boolean;
 }
 
 /** A button press as Slack posts it: `payload=<block_actions JSON>`. */
@@ -511,8 +517,8 @@ export function blockActionsBody(f: BlockActionFields): string {
     user: { id: f.userId, username: f.userName, name: f.userName, team_id: f.teamId },
     api_app_id: 'A0ZOOMJWT',
     token: 'deprecated-verification-token',
-    container: { type: 'message', message_ts: f.message.ts, channel_id: f.channelId, is_ephemeral: false },
-    trigger_id: `${f.actionTs}.sandbox`,
+    container: f.home ? { type: 'view', view_id: 'V0HOME' } : { type: 'message', message_ts: f.message.ts, channel_id: f.channelId, is_ephemeral: false },
+    trigger_id: f.triggerId ?? `${f.actionTs}.sandbox`,
     team: { id: f.teamId, domain: 'sandbox' },
     enterprise: null,
     is_enterprise_install: false,
@@ -534,16 +540,42 @@ export function blockActionsBody(f: BlockActionFields): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-/** POSTs a signed form body; resolves with the HTTP status and the parsed JSON answer, if any. */
+/** `app_home_opened` as the Events API delivers it (JSON). */
+export function homeOpenedBody(f: { userId: string; teamId: string; eventTs: string }): string {
+  return JSON.stringify({
+    token: 'deprecated-verification-token', team_id: f.teamId, api_app_id: 'A0ZOOMJWT', type: 'event_callback',
+    event: { type: 'app_home_opened', user: f.userId, channel: `D${f.userId.slice(1)}`, tab: 'home', event_ts: f.eventTs },
+    event_id: `Ev${f.eventTs.replace('.', '')}`, event_time: Math.floor(Number(f.eventTs)),
+  });
+}
+
+/** A modal's submission as Slack posts it: `payload=<view_submission JSON>`. */
+export function viewSubmissionBody(f: { userId: string; userName: string; teamId: string; viewId: string; view: Record<string, unknown>; values: Record<string, Record<string, { type: string; value: string }>> }): string {
+  const payload = {
+    type: 'view_submission',
+    team: { id: f.teamId, domain: 'sandbox' },
+    user: { id: f.userId, username: f.userName, name: f.userName, team_id: f.teamId },
+    api_app_id: 'A0ZOOMJWT',
+    token: 'deprecated-verification-token',
+    trigger_id: `${Date.now()}.submit`,
+    view: { ...f.view, id: f.viewId, state: { values: f.values }, hash: `${Date.now()}.h` },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** POSTs a signed form body (or JSON, for events); resolves with the HTTP status and the parsed JSON answer, if any. */
 export async function sendSigned(
   url: string,
   body: string,
-  opts: { signingSecret: string; timestampS: number },
+  opts: { signingSecret: string; timestampS: number; json?: boolean },
 ): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: {
-      'content-type': 'application/x-www-form-urlencoded',
+      'content-type': opts.json ? 'application/json' : 'application/x-www-form-urlencoded',
       'x-slack-request-timestamp': String(opts.timestampS),
       'x-slack-signature': sign(opts.signingSecret, opts.timestampS, body),
     },

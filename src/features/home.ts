@@ -7,8 +7,8 @@
  * every write that changes apps, poll health or requests moves it). The refresh job, every
  * minute, republishes the visitors whose epoch is behind and whose last publish is at least
  * HOME_REPUBLISH_MIN_MS old, at most HOME_REFRESH_BATCH per run: `views.publish` is Tier 4 (100+
- * a minute), so a run stays well inside it and the rest follow a minute later. Built from Redis
- * only, never from Zoom.
+ * a minute), so a run stays well inside it and the rest follow a minute later; a 429 ends the run
+ * there. Built from Redis only, never from Zoom.
  */
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { weakenedSettings } from '../domain/settings';
@@ -122,6 +122,9 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
     );
   }
 
+  /** Set when Slack answered 429: the rest of a refresh run waits for the next one. */
+  let rateLimited = false;
+
   async function publish(userId: string): Promise<boolean> {
     const now = s.clock();
     // Read before the data: a write landing meanwhile leaves this publish looking stale, not fresh.
@@ -138,6 +141,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
     try {
       await s.slack.views.publish({ user_id: userId, view });
     } catch (err) {
+      if ((err as { code?: string }).code === 'slack_webapi_rate_limited_error') rateLimited = true;
       log.warn({ user: userId, err: { message: slackError(err) } }, 'views.publish failed');
       return false;
     }
@@ -156,7 +160,8 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
     if (visitors.length === 0) return 0;
     const [epochs, ats] = await Promise.all([s.redis.hmget(epochKey, ...visitors), s.redis.hmget(atKey, ...visitors)]);
     let published = 0;
-    for (let i = 0; i < visitors.length && published < HOME_REFRESH_BATCH; i++) {
+    rateLimited = false;
+    for (let i = 0; i < visitors.length && published < HOME_REFRESH_BATCH && !rateLimited; i++) {
       if (epochs[i] === epoch) continue;
       if (now - Number(ats[i] ?? 0) < HOME_REPUBLISH_MIN_MS) continue;
       if (await publish(visitors[i]!)) published++;

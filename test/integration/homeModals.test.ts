@@ -5,11 +5,11 @@
  */
 import { Job } from 'bullmq';
 import { HOME_JOB } from '../../src/features/home';
-import { HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../src/slack/ids';
+import { ACTION, HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../src/slack/ids';
 import { modalMetadata } from '../../src/slack/requestModal';
 import { visibleText } from '../helpers/boot';
 import { homeOpenedEvent, postEvent, postInteraction, pressPayload, viewSubmission } from '../helpers/views';
-import { command, DAY, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
+import { click, command, DAY, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
 
 const HOSTILE = '<!channel> *Evil* <@U0BOB> & co';
 let h: Harness;
@@ -49,6 +49,11 @@ function lastModal(): Record<string, unknown> {
 }
 
 describe('the Home tab', () => {
+  // Signed requests carry the wall clock; the guard allows 5 minutes against the app's clock.
+  afterAll(() => {
+    offset = 0;
+  });
+
   it('answers Slack\'s url_verification challenge, signed', async () => {
     const res = await postEvent(h.b.url, { token: 't', challenge: 'c-123', type: 'url_verification' });
     expect(res.status).toBe(200);
@@ -133,6 +138,29 @@ describe('the Home tab', () => {
     expect(publishesFor(PEOPLE.dave)).toBe(again);
     await h.b.running.services.apps.untrack(app.appId);
   });
+
+  it('a signature moves the request off the signer\'s dashboard at the next refresh', async () => {
+    const app = await seedApp(h.b);
+    const { id } = await command(h.b, `disable ${app.appId} moved to OAuth`);
+    offset += 61_000;
+    await runRefresh();
+    expect(homeText(PEOPLE.dave)).toContain(id!);
+    expect(await click(h.b, ACTION.approve, id!, PEOPLE.dave)).toMatch(/Signed \(1 of 2\)/);
+    offset += 61_000;
+    await runRefresh();
+    expect(homeText(PEOPLE.dave)).not.toMatch(new RegExp(`Waiting for your signature\\*\\n• \`${id}`));
+    await command(h.b, `requests`);
+  });
+
+  it('stops a refresh run at Slack\'s 429 and leaves the rest for the next run', async () => {
+    await seedApp(h.b, { name: 'Another change' });
+    offset += 61_000;
+    h.slack.fail('views.publish', { status: 429, retryAfter: 30 }, 1);
+    const before = h.slack.callsTo('views.publish').length;
+    expect(await runRefresh()).toBe(0);
+    expect(h.slack.callsTo('views.publish').length).toBe(before + 1);
+    expect(await runRefresh()).toBeGreaterThan(1);
+  });
 });
 
 describe('the request modal', () => {
@@ -169,6 +197,7 @@ describe('the request modal', () => {
     const app = await seedApp(h.b, { state: 'disabled' });
     const metadata = modalMetadata('remove', app.appId);
     const noReason = await postInteraction(h.b.url, viewSubmission({ user: PEOPLE.alice, metadata, reason: '  ', confirm: app.name }));
+    expect(noReason.contentType).toMatch(/^application\/json/);
     expect(noReason.json).toEqual({ response_action: 'errors', errors: { [INPUT.reason.block]: expect.stringMatching(/A reason is required/) } });
     const wrongName = await postInteraction(h.b.url, viewSubmission({ user: PEOPLE.alice, metadata, reason: 'soaked', confirm: app.name.slice(0, -1) }));
     expect(wrongName.json).toEqual({ response_action: 'errors', errors: { [INPUT.confirm.block]: expect.stringMatching(/not the app's exact name/) } });
@@ -186,6 +215,18 @@ describe('the request modal', () => {
     const dm = await h.slack.waitFor('chat.postMessage', (c) => c.args.channel === PEOPLE.alice && String(c.args.text).includes(open[0]!.id));
     expect(String(dm.args.text)).toMatch(/is open: see <https:\/\/fake\.slack\/archives\/[^|]+\|the card in the approvals channel>/);
   });
+
+  it('answers inside Slack\'s 3 s when opening the request is slow: "working on it", then the outcome in the modal', async () => {
+    const app = await seedApp(h.b);
+    // The card's post hangs (until the client's 10 s timeout): the request cannot be opened in time.
+    h.slack.hold('chat.postMessage', 1, (args) => args.channel === 'C0APPROVALS');
+    const res = await postInteraction(h.b.url, viewSubmission({ user: PEOPLE.alice, metadata: modalMetadata('disable', app.appId), reason: 'slow', viewId: 'V0SLOW' }));
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ response_action: 'update', view: { type: 'modal' } });
+    expect(visibleText(res.json!.view as { blocks?: unknown })).toMatch(/Opening the request/);
+    const update = await h.slack.waitFor('views.update', (c) => c.args.view_id === 'V0SLOW', 20_000);
+    expect(visibleText(JSON.parse(String(update.args.view)) as { blocks?: unknown })).toMatch(/could not post the approval card/);
+  }, 30_000);
 
   it('the command\'s refusals appear in the modal', async () => {
     const active = await seedApp(h.b);

@@ -142,14 +142,17 @@ describe('the Home tab', () => {
   it('a signature moves the request off the signer\'s dashboard at the next refresh', async () => {
     const app = await seedApp(h.b);
     const { id } = await command(h.b, `disable ${app.appId} moved to OAuth`);
+    const toSign = () => {
+      const blocks = (h.slack.homeView(PEOPLE.dave)?.blocks ?? []) as Array<{ text?: { text?: string } }>;
+      return blocks.find((b) => b.text?.text?.startsWith('*Waiting for your signature*'))?.text?.text ?? '';
+    };
     offset += 61_000;
     await runRefresh();
-    expect(homeText(PEOPLE.dave)).toContain(id!);
+    expect(toSign()).toContain(id!);
     expect(await click(h.b, ACTION.approve, id!, PEOPLE.dave)).toMatch(/Signed \(1 of 2\)/);
     offset += 61_000;
     await runRefresh();
-    expect(homeText(PEOPLE.dave)).not.toMatch(new RegExp(`Waiting for your signature\\*\\n• \`${id}`));
-    await command(h.b, `requests`);
+    expect(toSign()).not.toContain(id!);
   });
 
   it('stops a refresh run at Slack\'s 429 and leaves the rest for the next run', async () => {

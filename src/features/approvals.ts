@@ -5,16 +5,22 @@
 import type { Feature, Services } from '../services';
 import { createApprovalJobs } from '../jobs/execute';
 import { createApprovalFlow } from '../slack/approvals';
+import { createRequestModal } from '../slack/requestModal';
 import { createRequestStore } from '../store/requests';
 
 export function createApprovalsFeature(services: Services): Feature {
   const store = createRequestStore(services.redis, services.keys);
   const flow = createApprovalFlow(services, store);
   const jobs = createApprovalJobs(services, flow);
+  const modal = createRequestModal(services, flow);
+  flow.useRequestForm(modal.form);
   return {
     name: 'approvals',
     commands: flow.commands,
-    registerSlack: (app) => flow.register(app),
+    registerSlack: (app) => {
+      flow.register(app);
+      modal.register(app);
+    },
     processors: { actions: jobs.processors },
     schedule: () => jobs.schedule(),
   };

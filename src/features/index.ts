@@ -7,6 +7,7 @@ import { createRequestStore } from '../store/requests';
 import { createApprovalsFeature } from './approvals';
 import { createDigestFeature } from './digest';
 import { createEvidenceFeature } from './evidence';
+import { createHomeFeature } from './home';
 
 export function createFeatures(services: Services): Feature[] {
   const requests = createRequestStore(services.redis, services.keys);
@@ -23,5 +24,6 @@ export function createFeatures(services: Services): Feature[] {
     }),
     createApprovalsFeature(services),
     createDigestFeature(services),
+    createHomeFeature(services, requests),
   ];
 }

@@ -8,7 +8,9 @@
  * section text 1–3000, at most 10 fields of at most 2000; header plain_text at most 150; context at
  * most 10 elements; actions at most 25 elements; button text plain_text at most 75, value at most
  * 2000, url at most 3000, style primary or danger; confirm dialogs with plain_text title (100),
- * text (300), confirm and deny (30). Lengths are counted in UTF-16 code units, which is never less
+ * text (300), confirm and deny (30); overflow menus 2–5 options (text 75, value 150); input
+ * blocks (modals and Home only) with a plain_text label (2000) and an input element, and a modal
+ * with input blocks needs `submit`; plain_text_input placeholder 150, lengths 0–3000. Lengths are counted in UTF-16 code units, which is never less
  * than Slack's character count, so the fake is at least as strict as Slack.
  *
  * Native charts and tables (docs.slack.dev, blocks/data-visualization-block, table-block,
@@ -45,7 +47,7 @@ const ELEMENT_TYPES = new Set([
   'button', 'checkboxes', 'datepicker', 'datetimepicker', 'timepicker', 'image', 'overflow', 'radio_buttons', 'plain_text_input',
   'static_select', 'external_select', 'users_select', 'conversations_select', 'channels_select',
   'multi_static_select', 'multi_external_select', 'multi_users_select', 'multi_conversations_select', 'multi_channels_select',
-  'email_text_input', 'url_text_input', 'number_input', 'rich_text_input', 'workflow_button',
+  'email_text_input', 'url_text_input', 'number_input', 'rich_text_input', 'workflow_button', 'file_input',
 ]);
 
 type Obj = Record<string, unknown>;
@@ -82,6 +84,9 @@ export function checkView(view: unknown, opts: CheckOptions = {}): BlockKitError
     for (const key of ['submit', 'close'] as const) {
       if (view[key] !== undefined) textObject(view[key], `/view/${key}`, err, { plainOnly: true, max: 24 });
     }
+  }
+  if (type === 'modal' && view.submit === undefined && Array.isArray(view.blocks) && view.blocks.some((b) => isObj(b) && b.type === 'input')) {
+    err('/view/submit', 'is required when the view has input blocks');
   }
   maxString(view.private_metadata, '/view/private_metadata', 3000, err);
   maxString(view.callback_id, '/view/callback_id', 255, err);
@@ -128,6 +133,19 @@ function element(value: unknown, pointer: string, err: Err, actionIds: Set<strin
     }
   }
   if (value.confirm !== undefined) confirmDialog(value.confirm, `${pointer}/confirm`, err);
+  if (value.type === 'overflow') {
+    if (!Array.isArray(value.options) || value.options.length < 2 || value.options.length > 5) err(`${pointer}/options`, 'must hold 2 to 5 options');
+    else value.options.forEach((o, k) => option(o, `${pointer}/options/${k}`, err));
+  }
+  if (value.type === 'plain_text_input') {
+    if (value.placeholder !== undefined) textObject(value.placeholder, `${pointer}/placeholder`, err, { plainOnly: true, max: 150 });
+    maxString(value.initial_value, `${pointer}/initial_value`, 3000, err);
+    for (const key of ['min_length', 'max_length'] as const) {
+      const n = value[key];
+      if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 3000)) err(`${pointer}/${key}`, 'must be an integer from 0 to 3000');
+    }
+    if (typeof value.min_length === 'number' && typeof value.max_length === 'number' && value.min_length > value.max_length) err(`${pointer}/min_length`, 'must not exceed max_length');
+  }
   if (value.type === 'button') {
     textObject(value.text, `${pointer}/text`, err, { plainOnly: true, max: 75 });
     maxString(value.value, `${pointer}/value`, 2000, err);
@@ -233,6 +251,20 @@ function dataTable(block: Obj, at: string, err: Err): void {
   }
 }
 
+function option(value: unknown, pointer: string, err: Err): void {
+  if (!isObj(value)) return err(pointer, 'must be an option object');
+  textObject(value.text, `${pointer}/text`, err, { plainOnly: true, max: 75 });
+  maxString(value.value, `${pointer}/value`, 150, err);
+  if (value.description !== undefined) textObject(value.description, `${pointer}/description`, err, { plainOnly: true, max: 75 });
+}
+
+/** Elements an input block may hold. */
+const INPUT_ELEMENTS = new Set([
+  'plain_text_input', 'checkboxes', 'datepicker', 'datetimepicker', 'timepicker', 'radio_buttons', 'static_select', 'external_select',
+  'users_select', 'conversations_select', 'channels_select', 'multi_static_select', 'multi_external_select', 'multi_users_select',
+  'multi_conversations_select', 'multi_channels_select', 'email_text_input', 'url_text_input', 'number_input', 'rich_text_input', 'file_input',
+]);
+
 function checkBlocks(blocks: unknown[], pointer: string, surface: Surface, err: Err, opts: CheckOptions = {}): void {
   const max = MAX_BLOCKS[surface];
   if (blocks.length > max) err(pointer, `must hold at most ${max} blocks (holds ${blocks.length})`);
@@ -265,6 +297,16 @@ function checkBlocks(blocks: unknown[], pointer: string, surface: Surface, err: 
       case 'header':
         textObject(block.text, `${at}/text`, err, { plainOnly: true, max: 150 });
         break;
+      case 'input': {
+        if (surface === 'message') err(`${at}/type`, 'input blocks are only allowed in modals and Home tabs');
+        textObject(block.label, `${at}/label`, err, { plainOnly: true, max: 2000 });
+        if (block.hint !== undefined) textObject(block.hint, `${at}/hint`, err, { plainOnly: true, max: 2000 });
+        if (block.optional !== undefined && typeof block.optional !== 'boolean') err(`${at}/optional`, 'must be a boolean');
+        if (!isObj(block.element) || typeof block.element.type !== 'string' || !INPUT_ELEMENTS.has(block.element.type)) {
+          err(`${at}/element`, 'must be an input element');
+        } else element(block.element, `${at}/element`, err, new Set());
+        break;
+      }
       case 'context': {
         if (!Array.isArray(block.elements) || block.elements.length === 0) return err(`${at}/elements`, 'must be a non-empty array');
         if (block.elements.length > 10) err(`${at}/elements`, `must hold at most 10 elements (holds ${block.elements.length})`);

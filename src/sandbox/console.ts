@@ -7,9 +7,10 @@
  */
 import { formatDuration, parseDuration } from '../domain/duration';
 import { checkMessage } from './blockKit';
+import { REQUEST_ACTION } from '../slack/ids';
 import { renderMessage, type RenderedButton, type RenderNames } from './render';
 import { CHANNELS, PEOPLE, personByHandle, SANDBOX_TEAM, type Person } from './scenario';
-import { blockActionsBody, sendSigned, slashCommandBody, type FakeSlack, type ResponseUrlPost, type SlackActivity } from './slackSim';
+import { blockActionsBody, homeOpenedBody, sendSigned, slashCommandBody, viewSubmissionBody, type FakeSlack, type ResponseUrlPost, type SlackActivity } from './slackSim';
 
 export interface ConsoleDeps {
   slack: FakeSlack;
@@ -57,6 +58,9 @@ export const CONSOLE_HELP = [
   '  who                       the people of this workspace and what they may do',
   '  cards                     messages that have buttons right now',
   '  digest                    show the latest digest in #' + CHANNELS.digest.name + ' (posting one first if none exists)',
+  '  home                      open the zoomjwt Home tab as the current user (its buttons: click <n> on home)',
+  '  submit <reason> [| <name>] fill in and submit the open form (for remove, | the exact app name)',
+  '  cancel                    close the open form',
   '  wait <duration>           move the clock forward (e.g. wait 8d); calls keep arriving and Zoom is polled',
   '  help                      this list',
   '  quit                      stop the sandbox and remove its Redis keys',
@@ -98,6 +102,8 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
   const ephemeralCards: Clickable[] = [];
   /** response_url path → who the answer is for. */
   const responseOwners = new Map<string, Person>();
+  /** The modal open on screen (Slack shows one at a time per person here). */
+  let modal: { viewId: string; view: Record<string, unknown>; user: Person } | undefined;
 
   const names: RenderNames = {
     user: (id) => {
@@ -152,9 +158,24 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
       const card = cardFor(channel, ts);
       const verb = method === 'chat.update' ? 'updated' : 'posted';
       show(`${names.channel(channel)} · card #${card.n} (${verb})`, msg);
+    } else if (method === 'views.open' || method === 'views.update') {
+      const viewId = String((a.result.view as { id?: string } | undefined)?.id ?? args.view_id ?? '');
+      const view = slack.views.get(viewId)?.view;
+      if (!view) return;
+      modal = { viewId, view, user };
+      showModal(view);
     } else if (method === 'chat.postEphemeral') {
       show(`only ${names.user(String(args.user ?? ''))} sees this, in ${names.channel(String(args.channel ?? ''))}`, { text: args.text, blocks: args.blocks });
     }
+  }
+
+  function showModal(view: Record<string, unknown>): void {
+    const title = String((view.title as { text?: string } | undefined)?.text ?? 'Form');
+    const blocks = (Array.isArray(view.blocks) ? view.blocks : []) as Array<Record<string, unknown>>;
+    const shown = blocks.filter((b) => b.type !== 'input');
+    const inputs = blocks.filter((b) => b.type === 'input').map((b) => `  ▭ ${String((b.label as { text?: string } | undefined)?.text ?? b.block_id)}${b.optional ? ' (optional)' : ''}`);
+    show(`a form opens for @${user.handle}: ${title}`, { text: title, blocks: shown });
+    if (inputs.length) write(`${inputs.join('\n')}\n   (fill it in with: submit <reason>${inputs.length > 1 ? ' | <exact app name>' : ''}; or cancel)\n`);
   }
 
   function showResponse(r: ResponseUrlPost): void {
@@ -193,6 +214,7 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
   async function slashCommand(text: string): Promise<void> {
     const { url } = responseUrl();
     const body = slashCommandBody({
+      triggerId: slack.issueTrigger(),
       text,
       userId: user.id,
       userName: user.handle,
@@ -236,6 +258,8 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
   }
 
   async function click(args: string): Promise<void> {
+    const onHome = /^(\d+)\s+on\s+home$/i.exec(args.trim());
+    if (onHome) return clickHome(Number(onHome[1]));
     const m = /^(\d+)(?:\s+on\s+(?:card\s*)?#?(\d+))?$/i.exec(args.trim());
     if (!m) {
       write('Usage: click <n> [on <card>] — e.g. click 1, or click 2 on 3\n');
@@ -266,14 +290,73 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
       button: { actionId: button.actionId, value: button.value, blockId: button.blockId, label: button.label },
       responseUrl: url,
       actionTs: (deps.clock() / 1000).toFixed(6),
+      triggerId: slack.issueTrigger(),
     });
     const res = await sendSigned(deps.eventsUrl, body, { signingSecret: deps.signingSecret, timestampS: timestamp() });
     if (res.status !== 200) {
       write(`(the app answered HTTP ${res.status}; Slack would show a warning on the button)\n`);
       return;
     }
-    // Every listener answers the clicker on its response_url; then the rest settles.
-    await slack.waitForResponse((r) => r.path === path, CLICK_ANSWER_TIMEOUT_MS).catch(() => write('(no answer to the click within 10 s)\n'));
+    // Most listeners answer the clicker on its response_url; a Request button opens a form instead.
+    if (!Object.values(REQUEST_ACTION).includes(button.actionId as never)) {
+      await slack.waitForResponse((r) => r.path === path, CLICK_ANSWER_TIMEOUT_MS).catch(() => write('(no answer to the click within 10 s)\n'));
+    }
+    await deps.settle();
+  }
+
+  async function openHome(): Promise<void> {
+    const before = slack.homeView(user.id);
+    const body = homeOpenedBody({ userId: user.id, teamId: SANDBOX_TEAM, eventTs: (deps.clock() / 1000).toFixed(6) });
+    const res = await sendSigned(deps.eventsUrl, body, { signingSecret: deps.signingSecret, timestampS: timestamp(), json: true });
+    if (res.status !== 200) return void write(`(the app answered HTTP ${res.status})\n`);
+    await deps.settle();
+    const view = slack.homeView(user.id);
+    if (!view || view === before) return void write('(the Home tab did not change; the log file may say why)\n');
+    show(`zoomjwt · Home tab of @${user.handle}`, { text: 'Home', blocks: view.blocks });
+  }
+
+  async function clickHome(n: number): Promise<void> {
+    const view = slack.homeView(user.id);
+    if (!view) return void write('Open the Home tab first: home\n');
+    const button = renderMessage({ text: '', blocks: view.blocks }, names).buttons.find((b) => b.n === n);
+    if (!button) return void write(`The Home tab has no button [${n}].\n`);
+    write(`\n@${user.handle} clicks [${button.n}] ${button.label} in the Home tab\n`);
+    const body = blockActionsBody({
+      userId: user.id, userName: user.handle, teamId: SANDBOX_TEAM, channelId: '', channelName: '',
+      message: { ts: '', text: '', blocks: [] },
+      button: { actionId: button.actionId, value: button.value, blockId: button.blockId, label: button.label },
+      responseUrl: responseUrl().url, actionTs: (deps.clock() / 1000).toFixed(6), triggerId: slack.issueTrigger(), home: true,
+    });
+    const res = await sendSigned(deps.eventsUrl, body, { signingSecret: deps.signingSecret, timestampS: timestamp() });
+    if (res.status !== 200) return void write(`(the app answered HTTP ${res.status})\n`);
+    await deps.settle();
+    const after = slack.homeView(user.id);
+    if (after && after !== view) show(`zoomjwt · Home tab of @${user.handle}`, { text: 'Home', blocks: after.blocks });
+  }
+
+  async function submit(args: string): Promise<void> {
+    if (!modal || modal.user !== user) return void write('No form is open for you. `/zoomjwt disable <app>` (without a reason) opens one.\n');
+    const [reason = '', name] = args.split('|').map((x) => x.trim());
+    const blocks = (Array.isArray(modal.view.blocks) ? modal.view.blocks : []) as Array<{ type?: string; block_id?: string; element?: { action_id?: string } }>;
+    const values: Record<string, Record<string, { type: string; value: string }>> = {};
+    let k = 0;
+    for (const b of blocks) {
+      if (b.type !== 'input' || !b.block_id || !b.element?.action_id) continue;
+      values[b.block_id] = { [b.element.action_id]: { type: 'plain_text_input', value: (k++ === 0 ? reason : name) ?? '' } };
+    }
+    const body = viewSubmissionBody({ userId: user.id, userName: user.handle, teamId: SANDBOX_TEAM, viewId: modal.viewId, view: modal.view, values });
+    const res = await sendSigned(deps.eventsUrl, body, { signingSecret: deps.signingSecret, timestampS: timestamp() });
+    if (res.status !== 200) return void write(`(the app answered HTTP ${res.status})\n`);
+    const answer = res.json ?? {};
+    if (answer.response_action === 'errors') {
+      const errors = Object.values((answer.errors ?? {}) as Record<string, string>);
+      write(`\nThe form stays open and says:\n${errors.map((e) => `  ⚠ ${e}`).join('\n')}\n`);
+    } else if (answer.response_action === 'update') {
+      write('\n(the form shows: working on it…)\n');
+    } else {
+      write('\n(the form closes)\n');
+      modal = undefined;
+    }
     await deps.settle();
   }
 
@@ -355,6 +438,17 @@ export function createConsole(deps: ConsoleDeps): SandboxConsole {
         break;
       case 'digest':
         await digest();
+        break;
+      case 'home':
+        await openHome();
+        break;
+      case 'submit':
+        await submit(rest);
+        break;
+      case 'cancel':
+        if (!modal) write('No form is open.\n');
+        else write('(the form closes; nothing was sent)\n');
+        modal = undefined;
         break;
       case 'wait': {
         const ms = parseDuration(rest);

@@ -3,6 +3,9 @@
  * the methods zoomjwt uses with Slack-shaped JSON, keeps posted messages so tests can read the
  * current state of a card, and doubles as the sink for `response_url` posts.
  * Failures are scripted per method: `{ok:false,error}` bodies or HTTP 429 with Retry-After.
+ * Views behave as in Slack: `views.open` takes a trigger id it issued (`issueTrigger`: 3 s, single
+ * use), `views.update` a view it opened, and `views.publish` keeps each user's Home view
+ * (`homeView`).
  * Every message, update, ephemeral, view and response_url post is checked against Slack's Block
  * Kit limits (blockKit.ts) and refused as Slack refuses it: `{ok:false,error:"invalid_blocks"}`
  * from the Web API, HTTP 400 `invalid_blocks` from a response_url. Refusals are kept in `refused`.
@@ -80,6 +83,9 @@ function blockKitErrors(method: string, args: Record<string, unknown>, opts: Che
   return MESSAGE_METHODS.has(method) ? checkMessage(args, 'message', opts) : [];
 }
 
+/** How long a trigger id may be used (Slack: 3 s). */
+export const TRIGGER_TTL_MS = 3_000;
+
 type Failure = { error?: string; status?: number; retryAfter?: number; remaining: number };
 
 /** What arrived, in order: a Web API call answered `ok` (with its answer), or a response_url post. */
@@ -102,6 +108,19 @@ export interface FakeSlack {
   /** Payloads refused only because of a block type refuseBlockTypes turned off (a test's intent, not a bug). */
   declined: RefusedPayload[];
   messages: Map<string, StoredMessage>;
+  /**
+   * A trigger id as Slack puts in a command or an interaction: valid for TRIGGER_TTL_MS and
+   * single use. `views.open` answers `invalid_trigger_id` for one it never issued,
+   * `expired_trigger_id` once it is too old (or `expireTrigger`d) and `exchanged_trigger_id` the
+   * second time.
+   */
+  issueTrigger(): string;
+  /** Makes an issued trigger expired now (tests do not wait 3 s). */
+  expireTrigger(triggerId: string): void;
+  /** The Home view last published for a user (`views.publish`), as Slack would show it. */
+  homeView(userId: string): Record<string, unknown> | undefined;
+  /** Modals opened (`views.open`/`views.push`) and their current view, updates applied, by view id. */
+  views: Map<string, { view: Record<string, unknown>; user?: string; triggerId: string; updates: number }>;
   addUser(user: FakeUser): void;
   /** What `apps.connections.open` answers (Socket Mode's WebSocket URL). */
   setSocketModeUrl(url: string): void;
@@ -169,6 +188,22 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   let tsCounter = 0;
   let socketUrl: string | undefined;
   const checkOpts: { unsupported: Set<string> } = { unsupported: new Set() };
+  const triggers = new Map<string, { issuedAt: number; used: boolean; expired: boolean }>();
+  const homes = new Map<string, Record<string, unknown>>();
+  const views = new Map<string, { view: Record<string, unknown>; user?: string; triggerId: string; updates: number }>();
+  const viewOf = (args: Record<string, unknown>): Record<string, unknown> => {
+    const v = typeof args.view === 'string' ? (JSON.parse(args.view) as unknown) : args.view;
+    return (v && typeof v === 'object' ? v : {}) as Record<string, unknown>;
+  };
+  /** Slack's answers about a trigger id, or undefined when it may be used (it is then used up). */
+  const triggerError = (id: unknown): string | undefined => {
+    const t = typeof id === 'string' ? triggers.get(id) : undefined;
+    if (!t) return 'invalid_trigger_id';
+    if (t.used) return 'exchanged_trigger_id';
+    if (t.expired || Date.now() - t.issuedAt > TRIGGER_TTL_MS) return 'expired_trigger_id';
+    t.used = true;
+    return undefined;
+  };
 
   const publish = (activity: SlackActivity) => listeners.forEach((l) => l(activity));
 
@@ -226,9 +261,35 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
         return { ok: true, users: group };
       }
       case 'views.open':
-      case 'views.update':
-      case 'views.push':
-        return { ok: true, view: { id: `V${++tsCounter}` } };
+      case 'views.push': {
+        const view = viewOf(args);
+        if (view.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
+        const bad = triggerError(args.trigger_id);
+        if (bad) return { ok: false, error: bad };
+        const id = `V${++tsCounter}`;
+        views.set(id, { view, triggerId: String(args.trigger_id), updates: 0 });
+        return { ok: true, view: { id, ...view } };
+      }
+      case 'views.update': {
+        const id = typeof args.view_id === 'string' ? args.view_id : undefined;
+        if (!id && typeof args.external_id !== 'string') return { ok: false, error: 'invalid_arguments' };
+        const known = id ? views.get(id) : undefined;
+        if (!known) return { ok: false, error: 'not_found' };
+        const view = viewOf(args);
+        if (view.type !== 'modal') return { ok: false, error: 'invalid_arguments' };
+        known.view = view;
+        known.updates += 1;
+        return { ok: true, view: { id, ...view } };
+      }
+      case 'views.publish': {
+        const user = typeof args.user_id === 'string' ? args.user_id : '';
+        if (!user) return { ok: false, error: 'invalid_arguments' };
+        if (!users.has(user)) return { ok: false, error: 'user_not_found' };
+        const view = viewOf(args);
+        if (view.type !== 'home') return { ok: false, error: 'invalid_arguments' };
+        homes.set(user, view);
+        return { ok: true, view: { id: `V${++tsCounter}`, ...view } };
+      }
       case 'apps.connections.open':
         // Socket Mode: where the app opens its WebSocket (a test's fake Socket Mode server).
         return socketUrl ? { ok: true, url: socketUrl } : { ok: false, error: 'invalid_auth' };
@@ -347,6 +408,17 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
     refused,
     declined,
     messages,
+    views,
+    issueTrigger() {
+      const id = `${++tsCounter}.${Date.now()}.${Math.random().toString(16).slice(2, 14)}`;
+      triggers.set(id, { issuedAt: Date.now(), used: false, expired: false });
+      return id;
+    },
+    expireTrigger(id) {
+      const t = triggers.get(id);
+      if (t) t.expired = true;
+    },
+    homeView: (userId) => homes.get(userId),
     addUser: (user) => void users.set(user.id, user),
     knowsUser: (id) => users.has(id),
     setSocketModeUrl: (url) => {
@@ -383,6 +455,9 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       refused.length = 0;
       declined.length = 0;
       messages.clear();
+      triggers.clear();
+      homes.clear();
+      views.clear();
       failures.clear();
       holds.length = 0;
       warnings.length = 0;
@@ -408,6 +483,8 @@ export interface SlashCommandFields {
   channelId: string;
   channelName: string;
   responseUrl: string;
+  /** From `issueTrigger`, so the command may open a modal. */
+  triggerId?: string;
 }
 
 /** A `/zoomjwt` invocation as Slack posts it (form-encoded). */
@@ -425,7 +502,7 @@ export function slashCommandBody(f: SlashCommandFields): string {
     api_app_id: 'A0ZOOMJWT',
     is_enterprise_install: 'false',
     response_url: f.responseUrl,
-    trigger_id: `${Date.now()}.sandbox`,
+    trigger_id: f.triggerId ?? `${Date.now()}.sandbox`,
   }).toString();
 }
 
@@ -441,6 +518,10 @@ export interface BlockActionFields {
   responseUrl: string;
   /** Unix seconds with fraction, as a string (`action_ts`). */
   actionTs: string;
+  /** From `issueTrigger`, so the button may open a modal. */
+  triggerId?: string;
+  /** Pressed in the Home tab rather than on a message. */
+  home?: boolean;
 }
 
 /** A button press as Slack posts it: `payload=<block_actions JSON>`. */
@@ -450,8 +531,8 @@ export function blockActionsBody(f: BlockActionFields): string {
     user: { id: f.userId, username: f.userName, name: f.userName, team_id: f.teamId },
     api_app_id: 'A0ZOOMJWT',
     token: 'deprecated-verification-token',
-    container: { type: 'message', message_ts: f.message.ts, channel_id: f.channelId, is_ephemeral: false },
-    trigger_id: `${f.actionTs}.sandbox`,
+    container: f.home ? { type: 'view', view_id: 'V0HOME' } : { type: 'message', message_ts: f.message.ts, channel_id: f.channelId, is_ephemeral: false },
+    trigger_id: f.triggerId ?? `${f.actionTs}.sandbox`,
     team: { id: f.teamId, domain: 'sandbox' },
     enterprise: null,
     is_enterprise_install: false,
@@ -473,16 +554,42 @@ export function blockActionsBody(f: BlockActionFields): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-/** POSTs a signed form body; resolves with the HTTP status and the parsed JSON answer, if any. */
+/** `app_home_opened` as the Events API delivers it (JSON). */
+export function homeOpenedBody(f: { userId: string; teamId: string; eventTs: string }): string {
+  return JSON.stringify({
+    token: 'deprecated-verification-token', team_id: f.teamId, api_app_id: 'A0ZOOMJWT', type: 'event_callback',
+    event: { type: 'app_home_opened', user: f.userId, channel: `D${f.userId.slice(1)}`, tab: 'home', event_ts: f.eventTs },
+    event_id: `Ev${f.eventTs.replace('.', '')}`, event_time: Math.floor(Number(f.eventTs)),
+  });
+}
+
+/** A modal's submission as Slack posts it: `payload=<view_submission JSON>`. */
+export function viewSubmissionBody(f: { userId: string; userName: string; teamId: string; viewId: string; view: Record<string, unknown>; values: Record<string, Record<string, { type: string; value: string }>> }): string {
+  const payload = {
+    type: 'view_submission',
+    team: { id: f.teamId, domain: 'sandbox' },
+    user: { id: f.userId, username: f.userName, name: f.userName, team_id: f.teamId },
+    api_app_id: 'A0ZOOMJWT',
+    token: 'deprecated-verification-token',
+    trigger_id: `${Date.now()}.submit`,
+    view: { ...f.view, id: f.viewId, state: { values: f.values }, hash: `${Date.now()}.h` },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
+
+/** POSTs a signed form body (or JSON, for events); resolves with the HTTP status and the parsed JSON answer, if any. */
 export async function sendSigned(
   url: string,
   body: string,
-  opts: { signingSecret: string; timestampS: number },
+  opts: { signingSecret: string; timestampS: number; json?: boolean },
 ): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: {
-      'content-type': 'application/x-www-form-urlencoded',
+      'content-type': opts.json ? 'application/json' : 'application/x-www-form-urlencoded',
       'x-slack-request-timestamp': String(opts.timestampS),
       'x-slack-signature': sign(opts.signingSecret, opts.timestampS, body),
     },

@@ -8,10 +8,11 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { boltLogger } from './boltLogger';
 import { BODY_LIMIT_BYTES, type Installation } from './guard';
-import { ACTION, COMMAND } from './ids';
+import { ACTION, COMMAND, HOME_ACTION, REQUEST_ACTION, VIEW } from './ids';
 import type { SlackTransport } from './transport';
 
-const KNOWN_ACTIONS = new Set<string>(Object.values(ACTION));
+const KNOWN_ACTIONS = new Set<string>([...Object.values(ACTION), ...Object.values(REQUEST_ACTION), ...Object.values(HOME_ACTION)]);
+const KNOWN_VIEWS = new Set<string>(Object.values(VIEW));
 
 /**
  * Payloads no listener handles (a button of another app's message, a stale custom action id, a
@@ -20,12 +21,14 @@ const KNOWN_ACTIONS = new Set<string>(Object.values(ACTION));
  */
 function acknowledgeUnhandled(app: App): void {
   app.use(async ({ body, ack, next }) => {
-    const b = body as { type?: string; command?: string; actions?: Array<{ action_id?: string }> };
+    const b = body as { type?: string; command?: string; actions?: Array<{ action_id?: string }>; view?: { callback_id?: string } };
     const handled =
       b.command !== undefined
         ? b.command === COMMAND
         : b.type === 'block_actions'
           ? (b.actions ?? []).some((a) => KNOWN_ACTIONS.has(String(a.action_id)))
+          : b.type === 'view_submission'
+            ? KNOWN_VIEWS.has(String(b.view?.callback_id))
           : b.type === undefined || b.type === 'event_callback' || b.type === 'url_verification' || b.type === 'app_rate_limited';
     if (handled || !ack) {
       await next();

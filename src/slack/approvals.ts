@@ -104,6 +104,22 @@ export interface ApprovalFlow {
   audit(input: AuditInput, options?: AppendOptions): Promise<AuditEntry | undefined>;
   commands: CommandTable;
   register(app: App): void;
+  /** Opens a request exactly as the command does (same rules, same refusals). */
+  tryOpen(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<OpenOutcome>;
+  /** What a request would show as evidence, read from stored data. */
+  evidenceFor(app: TrackedApp, now: number): Promise<{ evidence: RequestEvidence }>;
+  /** Lets `disable|enable|remove <app>` without a reason open the request form (requestModal.ts). */
+  useRequestForm(form: RequestForm): void;
+}
+
+export interface OpenOutcome {
+  opened: boolean;
+  message: SlackMessage;
+}
+
+/** The request form, as the command sees it: true when the modal is open. */
+export interface RequestForm {
+  open(triggerId: string, action: RequestAction, app: TrackedApp, userId: string): Promise<boolean>;
 }
 
 export type ApproverCheck = AccessVerdict;
@@ -144,6 +160,7 @@ function slackError(err: unknown): string {
 export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFlow {
   const log = s.log.child({ feature: 'approvals' });
   const mode = () => s.config.actionsMode;
+  let requestForm: RequestForm | undefined;
 
   async function audit(input: AuditInput, options?: AppendOptions): Promise<AuditEntry | undefined> {
     try {
@@ -367,6 +384,17 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
 
   /** Opens a request for an app already chosen; the answer is the requester's ephemeral reply. */
   async function openRequest(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<SlackMessage> {
+    return (await tryOpen(action, app, reason, requester)).message;
+  }
+
+  /** The one way a request is opened (command, alert button, modal): whether it was, and the answer. */
+  async function tryOpen(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<OpenOutcome> {
+    const answer = await openRequestAnswer(action, app, reason, requester);
+    return { opened: OPENED.has(answer), message: answer };
+  }
+  const OPENED = new WeakSet<SlackMessage>();
+
+  async function openRequestAnswer(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<SlackMessage> {
     const now = s.clock();
     const required = requiredApprovals(action, s.config.requiredApprovals);
     const [groups, ev, enableOpen] = await Promise.all([
@@ -436,7 +464,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     const link = await permalink(req);
     const where = link ? `<${link}|the card in the approvals channel>` : `the card in <#${req.channel}>`;
     const text = `:memo: Request \`${id}\` to ${action} *${escapeMrkdwn(app.name)}* is open: see ${where}. It needs ${required} approval${required === 1 ? '' : 's'} from someone other than you and expires ${timeUntil(req.expiresAt, now)}. I will tell you the outcome.`;
-    return notice(text);
+    const answer = notice(text);
+    OPENED.add(answer);
+    return answer;
   }
 
   function openCommand(action: RequestAction) {
@@ -452,6 +482,10 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
         app = res.app;
       }
       if (reason.trim() === '') {
+        // No reason typed: a form asks for it (the trigger lasts 3 s, so this comes first).
+        if (requestForm && ctx.triggerId && (await requestForm.open(ctx.triggerId, action, app, ctx.userId))) {
+          return notice(`:memo: I opened a form to ${action} *${escapeMrkdwn(app.name)}*: give the reason there. (Or type it: ${USAGE[action]}.)`);
+        }
         return notice(`:memo: A reason is required. Usage: ${USAGE[action]} — the reason goes on the card and in the audit log.`);
       }
       return openRequest(action, app, reason, ctx.userId);
@@ -738,6 +772,11 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     announce,
     remind,
     audit,
+    tryOpen,
+    evidenceFor,
+    useRequestForm: (form) => {
+      requestForm = form;
+    },
     commands: {
       disable: openCommand('disable'),
       enable: openCommand('enable'),

@@ -44,6 +44,8 @@ export interface CommandContext {
   userId: string;
   teamId: string;
   channelId: string;
+  /** Slack's trigger for opening a modal (3 s, single use); empty when the payload had none. */
+  triggerId: string;
   /** Text after the subcommand, trimmed. */
   args: string;
   now: number;
@@ -138,6 +140,7 @@ export function registerCommands(
       userId: command.user_id,
       teamId: command.team_id,
       channelId: command.channel_id,
+      triggerId: typeof command.trigger_id === 'string' ? command.trigger_id : '',
       args,
       now: started,
       isAdmin: () => deps.access.isAdmin(command.user_id),

@@ -362,8 +362,9 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
     async sign(id, userId, now) {
       const reply = (await redis.eval(SIGN_LUA, 3, reqKey(id), pendingKey, openKey, userId, String(now), lockPrefix)) as ScriptReply;
       const { code, request } = parse(reply);
-      // A plain signature leaves the request pending; approval and expiry close it.
-      if (code === 'approved' || code === 'expired') await bumpStatusEpoch(redis, keys);
+      // A signature changes what the Home tab shows (who still has to sign); approval and expiry
+      // also close the request.
+      if (code === 'signed' || code === 'approved' || code === 'expired') await bumpStatusEpoch(redis, keys);
       return { outcome: code as SignOutcome, request };
     },
 

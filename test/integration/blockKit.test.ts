@@ -112,6 +112,46 @@ describe('the fake Slack refuses what Slack refuses', () => {
     expect((modal as { data?: { errors?: Array<{ pointer: string }> } }).data?.errors).toEqual([expect.objectContaining({ pointer: '/view/title/text' })]);
   });
 
+  it('checks modal input blocks, submit, overflow menus and private_metadata', async () => {
+    const web = h.b.running.services.slack;
+    const input = { type: 'input', block_id: 'r', label: plain('Reason'), element: { type: 'plain_text_input', action_id: 'i', multiline: true } };
+    const errorsOf = async (view: Record<string, unknown>) =>
+      ((await web.views.open({ trigger_id: h.slack.issueTrigger(), view: view as never }).catch((e: unknown) => e)) as { data?: { errors?: Array<{ pointer: string }> } }).data?.errors?.map((e) => e.pointer);
+    const modal = (over: Record<string, unknown>) => ({ type: 'modal', title: plain('T'), submit: plain('Send'), blocks: [input], ...over });
+    expect(await errorsOf(modal({ submit: undefined }))).toEqual(['/view/submit']);
+    expect(await errorsOf(modal({ submit: plain('s'.repeat(25)) }))).toEqual(['/view/submit/text']);
+    expect(await errorsOf(modal({ private_metadata: 'm'.repeat(3001) }))).toEqual(['/view/private_metadata']);
+    expect(await errorsOf(modal({ callback_id: 'c'.repeat(256) }))).toEqual(['/view/callback_id']);
+    expect(await errorsOf(modal({ blocks: [{ ...input, label: text('mrkdwn label') }] }))).toEqual(['/view/blocks/0/label/type']);
+    expect(await errorsOf(modal({ blocks: [{ ...input, element: button() }] }))).toEqual(['/view/blocks/0/element']);
+    const overflow = (n: number) => ({ type: 'section', text: text('x'), accessory: { type: 'overflow', action_id: 'o', options: Array.from({ length: n }, (_, i) => ({ text: plain(`o${i}`), value: `v${i}` })) } });
+    expect(await errorsOf(modal({ blocks: [overflow(1)] }))).toEqual(['/view/blocks/0/accessory/options']);
+    // An input block is not a message block.
+    const posted = await web.chat.postMessage({ channel: 'C0DIGEST', text: 'x', blocks: [input] as never }).catch((e: unknown) => e);
+    expect((posted as { data?: { error?: string } }).data?.error).toBe('invalid_blocks');
+    h.slack.refused.length = 0;
+  });
+
+  it('treats trigger ids as Slack does (issued, 3 s, single use) and keeps each user\'s Home view', async () => {
+    const web = h.b.running.services.slack;
+    const view = { type: 'modal', title: plain('T'), blocks: [section('x')] } as never;
+    const errorOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { data?: { error?: string } }) => e.data?.error);
+    expect(await errorOf(web.views.open({ trigger_id: '123.456.abc', view }))).toBe('invalid_trigger_id');
+    const trigger = h.slack.issueTrigger();
+    const opened = await web.views.open({ trigger_id: trigger, view });
+    expect(await errorOf(web.views.open({ trigger_id: trigger, view }))).toBe('exchanged_trigger_id');
+    const old = h.slack.issueTrigger();
+    h.slack.expireTrigger(old);
+    expect(await errorOf(web.views.open({ trigger_id: old, view }))).toBe('expired_trigger_id');
+    expect(await errorOf(web.views.update({ view_id: 'V0NOPE', view }))).toBe('not_found');
+    await web.views.update({ view_id: String(opened.view?.id), view: { type: 'modal', title: plain('Updated'), blocks: [section('y')] } as never });
+    expect(h.slack.views.get(String(opened.view?.id))?.view.title).toEqual(plain('Updated'));
+    await web.views.publish({ user_id: PEOPLE.carol, view: { type: 'home', blocks: [section('for carol')] } as never });
+    expect(h.slack.homeView(PEOPLE.carol)?.blocks).toEqual([section('for carol')]);
+    expect(h.slack.homeView(PEOPLE.dave)).toBeUndefined();
+    expect(await errorOf(web.views.publish({ user_id: PEOPLE.carol, view }))).toBe('invalid_arguments');
+  });
+
   it('answers a response_url post past the limits with HTTP 400 invalid_blocks, and shows nothing', async () => {
     const res = await fetch(`${h.slack.responseUrlBase}block-kit-1`, {
       method: 'POST',

@@ -197,6 +197,33 @@ describe('npm run sandbox', () => {
     removedPrefix(s.output);
   }, 180_000);
 
+  it('shows the Home tab and lets a person fill the request form in the terminal', async () => {
+    const script = [
+      '/zoomjwt disable "Reporting JWT"',
+      'submit',
+      'submit the reporting job moved to OAuth',
+      'as @bea',
+      'home',
+      'click 1 on home',
+      'cancel',
+      'as @gus',
+      'home',
+      'quit',
+    ].join('\n');
+    const s = await runScript(script);
+    expect(s.code).toBe(0);
+    expect(s.after('@ana> /zoomjwt disable "Reporting JWT"')).toMatch(/a form opens for @ana: Request disable[\s\S]*What will happen[\s\S]*▭ Reason/);
+    expect(s.after('@ana> submit')).toContain('A reason is required');
+    const submitted = s.after('@ana> submit the reporting job moved to OAuth');
+    expect(submitted).toContain('DISABLE REPORTING JWT?');
+    expect(submitted).toContain('(the form closes)');
+    expect(submitted).toMatch(/DM from @zoomjwt to @ana[\s\S]*Request `R[0-9A-F]+` to disable \*Reporting JWT\* is open/);
+    expect(s.after('@bea> home')).toMatch(/Waiting for your signature\*\n│  • `R[0-9A-F]+` \*Disable Reporting JWT\* by @ana/);
+    expect(s.after('@bea> click 1 on home')).toContain('a form opens for @bea: Request disable');
+    expect(s.after('@gus> home')).toContain('This dashboard is for full members');
+    removedPrefix(s.output);
+  }, 180_000);
+
   it('starts a private redis-server when REDIS_URL does not answer, and stops it at the end', async () => {
     const port = await new Promise<number>((done) => {
       const server = createServer().listen(0, '127.0.0.1', () => {

@@ -12,6 +12,9 @@ import { visibleText, type Booted } from '../helpers/boot';
 import { TEST_SECRETS } from '../helpers/env';
 import { ACCOUNT_ID, addPeople, bootOn, PEOPLE, seedApp, until, waitForStatus } from './approvals.harness';
 import { createRequestStore, type RequestStore } from '../../src/store/requests';
+import { INPUT, REQUEST_ACTION } from '../../src/slack/ids';
+import { modalMetadata } from '../../src/slack/requestModal';
+import { homeOpenedEvent, pressPayload, viewSubmission } from '../helpers/views';
 
 let socket: FakeSocketMode;
 let slack: FakeSlack;
@@ -117,4 +120,44 @@ it('signs and executes a live removal exactly once, and never answers outside Sl
   expect(zoom.removals).toEqual([app.appId]);
   const answer = await slack.waitForResponse((r) => r.path.endsWith('sm-carol'));
   expect(String(answer.body.text)).toMatch(/completed the approvals/);
+});
+
+it('publishes the Home tab on an app_home_opened envelope; a guest gets the short view', async () => {
+  const app = await seedApp(b, { name: '<!here> Socket app', zoom });
+  const ack = await socket.send('events_api', homeOpenedEvent(PEOPLE.bob));
+  expect(ack).toBeDefined();
+  await until(async () => slack.homeView(PEOPLE.bob), 'the Home view');
+  const text = visibleText(slack.homeView(PEOPLE.bob) as { blocks?: unknown });
+  expect(text).toContain('&lt;!here&gt; Socket app');
+  expect(text).toContain(app.appId);
+  await socket.send('events_api', homeOpenedEvent(PEOPLE.guest));
+  await until(async () => slack.homeView(PEOPLE.guest), 'the guest view');
+  expect(visibleText(slack.homeView(PEOPLE.guest) as { blocks?: unknown })).toMatch(/for full members/);
+  // From another workspace: dropped before any listener.
+  await socket.send('events_api', homeOpenedEvent(PEOPLE.carol, 'home', 'T0OTHER'), 1_000);
+  expect(slack.homeView(PEOPLE.carol)).toBeUndefined();
+});
+
+it('a Request button opens the form; its submission answers errors in the ack, then opens the request', async () => {
+  const app = await seedApp(b, { state: 'disabled', zoom });
+  const trigger = slack.issueTrigger();
+  await socket.send('interactive', pressPayload({ user: PEOPLE.alice, actionId: REQUEST_ACTION.remove, value: app.appId, triggerId: trigger }));
+  const opened = await slack.waitFor('views.open', (c) => c.args.trigger_id === trigger);
+  const metadata = String((JSON.parse(String(opened.args.view)) as { private_metadata: string }).private_metadata);
+  expect(metadata).toBe(modalMetadata('remove', app.appId));
+
+  const missing = await socket.send('interactive', viewSubmission({ user: PEOPLE.alice, metadata, confirm: app.name }));
+  expect(missing?.payload).toEqual({ response_action: 'errors', errors: { [INPUT.reason.block]: expect.stringMatching(/A reason is required/) } });
+  const wrong = await socket.send('interactive', viewSubmission({ user: PEOPLE.alice, metadata, reason: 'soaked', confirm: 'nope' }));
+  expect(wrong?.payload).toEqual({ response_action: 'errors', errors: { [INPUT.confirm.block]: expect.any(String) } });
+  const guest = await socket.send('interactive', viewSubmission({ user: PEOPLE.guest, metadata, reason: 'soaked', confirm: app.name }));
+  expect(guest?.payload?.response_action).toBe('errors');
+  expect((await store.listOpen()).filter((r) => r.appId === app.appId)).toEqual([]);
+
+  const ok = await socket.send('interactive', viewSubmission({ user: PEOPLE.alice, metadata, reason: 'soaked and silent', confirm: app.name }));
+  expect(ok).toBeDefined();
+  expect(ok?.payload?.response_action).toBeUndefined();
+  const open = (await store.listOpen()).filter((r) => r.appId === app.appId);
+  expect(open).toHaveLength(1);
+  await slack.waitFor('chat.postMessage', (c) => c.args.channel === PEOPLE.alice && String(c.args.text).includes(open[0]!.id));
 });

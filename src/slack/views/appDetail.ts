@@ -14,7 +14,8 @@ import { GENERIC_MIGRATION_GUIDE, guessIntegrations, type IntegrationGuess, type
 import type { AuditEntry } from '../../store/audit';
 import type { DailyUsage, EndpointUsage, SinceCount, UsageSummary, UsageWindow } from '../../store/usage';
 import { COMMAND } from '../ids';
-import { LIMITS, context, header, message, section, type Block, type SlackMessage } from '../blocks';
+import { LIMITS, actions, context, header, message, section, type Block, type SlackMessage } from '../blocks';
+import { requestButtons } from '../requestModal';
 import { inline, stateText, utcMinute } from './status';
 import { callsChart, tableBlock, withFallback } from '../native';
 
@@ -236,6 +237,8 @@ function renderAppDetailWith(m: AppDetailModel, now: number, native: boolean): S
   if (disabled) blocks.push(section(disabled));
   blocks.push(section(auditText(m.audit)));
   blocks.push(context(lifecycleText(app)));
+  const buttons = requestButtons(app);
+  if (buttons.length) blocks.push(actions('request_actions', buttons));
   const fallback = `${inline(app.name, 80)} (${inline(app.appId, 128)}): ${m.window.calls7d} calls in 7 days, last call ${timeAgo(m.summary.lastCall, now)}`;
   return message(fallback, blocks);
 }

@@ -37,7 +37,7 @@ export function cardTitle(req: Pick<StoredRequest, 'action' | 'appName'>): strin
   return `${ACTION_TITLE[req.action]} ${escapeMrkdwn(req.appName)}?`;
 }
 
-function whatWillHappen(req: StoredRequest, mode: 'dry-run' | 'live'): string {
+export function whatWillHappen(req: Pick<StoredRequest, 'action' | 'appName' | 'appId'>, mode: 'dry-run' | 'live'): string {
   const app = `*${escapeMrkdwn(req.appName)}*`;
   if (req.action === 'remove') {
     return mode === 'live'
@@ -50,7 +50,7 @@ function whatWillHappen(req: StoredRequest, mode: 'dry-run' | 'live'): string {
   return `On approval a person is asked to ${verb} ${app} in the Zoom Marketplace and press *Done*: ${effect}.${dry}`;
 }
 
-function evidenceFields(req: StoredRequest, now: number): Block | undefined {
+export function evidenceFields(req: Pick<StoredRequest, 'evidence'>, now: number): Block | undefined {
   const e = req.evidence;
   if (!e) return undefined;
   const soak =

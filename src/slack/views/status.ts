@@ -219,7 +219,7 @@ export function healthLine(h: PollHealth, now: number, pollEveryMs: number): str
   return `:hourglass_flowing_sand: ${name}: never polled yet${pollEveryMs > 0 ? '' : ` — run \`${COMMAND} poll\``}`;
 }
 
-function modeLine(mode: ActionsMode): string {
+export function modeLine(mode: ActionsMode): string {
   return mode === 'live'
     ? 'Actions mode: *LIVE* — approved removals are sent to Zoom'
     : 'Actions mode: *DRY-RUN* — approved actions are rehearsed; nothing destructive is sent to Zoom';

@@ -75,8 +75,9 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
   }
 
   async function build(userId: string, now: number): Promise<HomeView> {
-    const [tracked, health, pauses, open, page] = await Promise.all([
+    const [tracked, candidates, health, pauses, open, page] = await Promise.all([
       s.apps.list(),
+      s.apps.candidates(),
       s.health.getAll(accountNames),
       Promise.all(accountNames.map((a) => getPause(s.redis, s.keys, a, now))),
       store.listOpen(),
@@ -113,6 +114,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
         pollEveryMs: s.config.pollEveryMs,
         accounts,
         apps,
+        candidates,
         // Past the first ten, the list says "…and N more": the rest need no links.
         toSign: [...signLinks, ...toSign.slice(10).map((req) => ({ req }))],
         mine: [...mineLinks, ...mine.slice(10).map((req) => ({ req }))],

@@ -6,6 +6,7 @@
  * with every name and id from Zoom inert.
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { homeOpenedEvent, postEvent } from '../helpers/views';
 import { TEST_SECRETS } from '../helpers/env';
 import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
 import { isPollRunning, pollDedupId } from '../../src/jobs/pollJob';
@@ -97,6 +98,17 @@ describe('usage fields in Slack', () => {
     expect(text).toContain(`*Webinar Sync* \`${WEBINAR}\` — last used 2 h ago, 1,204 calls in 30 d (31 failed), 3 active users — \`/zoomjwt track ${WEBINAR}\``);
     expect(text).toContain('&lt;!channel&gt;');
     expect(text).toContain('works with &lt;!here&gt;');
+    expect(text).not.toMatch(/<!channel>|<!here>|<https:\/\/evil/);
+  });
+
+  it('the Home tab lists the untracked apps by recent use too', async () => {
+    const before = app.slack.callsTo('views.publish').length;
+    expect((await postEvent(app.url, homeOpenedEvent('U0ALICE'))).status).toBe(200);
+    await until('the Home view', async () => app.slack.callsTo('views.publish').length > before);
+    const text = visibleText(app.slack.homeView('U0ALICE') as { blocks?: unknown });
+    expect(text).toMatch(/Not tracked yet, by recent use/);
+    expect(text).toContain(`*Webinar Sync* \`${WEBINAR}\` — last used 2 h ago, 1,204 calls in 30 d (31 failed), 3 active users`);
+    expect(text.indexOf(WEBINAR)).toBeLessThan(text.indexOf(UNUSED));
     expect(text).not.toMatch(/<!channel>|<!here>|<https:\/\/evil/);
   });
 

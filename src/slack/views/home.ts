@@ -9,9 +9,10 @@
  */
 import type { types } from '@slack/bolt';
 import type { ActionsMode } from '../../config';
-import type { TrackedApp } from '../../domain/app';
+import type { CandidateApp, TrackedApp } from '../../domain/app';
+import { candidateLines } from '../../domain/zoomUsage';
 import type { StoredRequest } from '../../domain/approval';
-import { formatCount, timeAgo, timeUntil } from '../../domain/format';
+import { formatCount, timeAgo, timeUntil, truncate } from '../../domain/format';
 import type { PollHealth } from '../../store/health';
 import type { UsageSummary, UsageWindow } from '../../store/usage';
 import { button, context, divider, header, section, type Block } from '../blocks';
@@ -42,6 +43,8 @@ export interface HomeModel {
   pollEveryMs: number;
   accounts: PollHealth[];
   apps: HomeAppRow[];
+  /** Created apps not tracked; listed by recent use when Zoom sends usage figures for them. */
+  candidates?: CandidateApp[];
   /** Pending requests this person may sign and has not; `link` is the card's permalink. */
   toSign: Array<{ req: StoredRequest; link?: string }>;
   /** This person's own open requests. */
@@ -148,6 +151,12 @@ export function renderHome(m: HomeModel, now: number): HomeView {
     if (page < pages - 1) nav.push(button('Next', HOME_ACTION.pageNext, String(page + 1)));
     blocks.push(context(`Apps ${page * HOME_APPS_PER_PAGE + 1}–${page * HOME_APPS_PER_PAGE + shown.length} of ${rows.length} (page ${page + 1} of ${pages})`));
     blocks.push({ type: 'actions', block_id: 'home_pages', elements: nav });
+  }
+  const candidates = m.candidates ?? [];
+  if (candidates.some((c) => c.usage)) {
+    blocks.push(divider());
+    const lines = candidateLines(candidates, now, COMMAND, multi, HOME_LIST_MAX);
+    blocks.push(section(truncate(`*Not tracked yet, by recent use (${formatCount(candidates.length)})*\n${lines.join('\n')}`, 2_900)));
   }
   blocks.push(divider());
   blocks.push(section(`*Polling*\n${m.accounts.map((h) => healthLine(h, now, m.pollEveryMs)).join('\n') || '_No account configured._'}`));

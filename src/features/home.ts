@@ -16,7 +16,7 @@ import type { StoredRequest } from '../domain/approval';
 import type { Feature, Services } from '../services';
 import { HOME_ACTION } from '../slack/ids';
 import { notForYouHome, renderHome, type HomeAppRow, type HomeView } from '../slack/views/home';
-import { readStatusEpoch } from '../store/statusEpoch';
+import { readDashboardEpoch } from '../store/statusEpoch';
 import type { RequestStore } from '../store/requests';
 import type { UsageWindow } from '../store/usage';
 import { getPause } from '../zoom/client';
@@ -130,7 +130,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
   async function publish(userId: string): Promise<boolean> {
     const now = s.clock();
     // Read before the data: a write landing meanwhile leaves this publish looking stale, not fresh.
-    const epoch = await readStatusEpoch(s.redis, s.keys);
+    const epoch = await readDashboardEpoch(s.redis, s.keys);
     const verdict = await s.access.check(userId, 'member');
     let view: HomeView;
     if (verdict.ok) view = await build(userId, now);
@@ -157,7 +157,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
     const [, visitors, epoch] = await Promise.all([
       s.redis.zremrangebyscore(visitorsKey, '-inf', `(${since}`),
       s.redis.zrangebyscore(visitorsKey, since, '+inf'),
-      readStatusEpoch(s.redis, s.keys),
+      readDashboardEpoch(s.redis, s.keys),
     ]);
     if (visitors.length === 0) return 0;
     const [epochs, ats] = await Promise.all([s.redis.hmget(epochKey, ...visitors), s.redis.hmget(atKey, ...visitors)]);

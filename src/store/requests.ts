@@ -19,7 +19,7 @@ import type { LifecycleState, TrackedApp } from '../domain/app';
 import type { ApprovalRequest, RequestStatus, Signature } from '../domain/request';
 import { OPEN_STATUSES, OPERATOR_STEP_TTL_MS, type RequestEvidence, type StoredRequest } from '../domain/approval';
 import type { Keys } from './keys';
-import { bumpStatusEpoch } from './statusEpoch';
+import { bumpSignatureEpoch, bumpStatusEpoch } from './statusEpoch';
 
 const NUMERIC = new Set(['createdAt', 'expiresAt', 'required', 'decidedAt', 'operatorDoneAt', 'executedAt', 'endedAt', 'pausedUntil', 'operatorDeadline']);
 const JSON_FIELDS = new Set(['signatures', 'evidence']);
@@ -364,7 +364,8 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
       const { code, request } = parse(reply);
       // A signature changes what the Home tab shows (who still has to sign); approval and expiry
       // also close the request.
-      if (code === 'signed' || code === 'approved' || code === 'expired') await bumpStatusEpoch(redis, keys);
+      if (code === 'approved' || code === 'expired') await bumpStatusEpoch(redis, keys);
+      else if (code === 'signed') await bumpSignatureEpoch(redis, keys);
       return { outcome: code as SignOutcome, request };
     },
 

@@ -27,3 +27,20 @@ export function withStatusBump<T extends ChainableCommander>(chain: T, keys: Key
 export async function readStatusEpoch(redis: Redis, keys: Keys): Promise<string> {
   return (await redis.get(statusEpochKey(keys))) ?? '0';
 }
+
+/**
+ * The signature epoch: bumped by a signature that does not decide a request. Status shows no
+ * signatures (it must not rebuild for each one, under a crowd of clicks); the Home tab does (who
+ * still has to sign), so it refreshes on either epoch.
+ */
+export const signatureEpochKey = (keys: Keys): string => keys.k('status', 'signatures');
+
+export async function bumpSignatureEpoch(redis: Redis, keys: Keys): Promise<void> {
+  await redis.incr(signatureEpochKey(keys));
+}
+
+/** What the Home tab shows changed when this changes: both epochs ("0:0" before any write). */
+export async function readDashboardEpoch(redis: Redis, keys: Keys): Promise<string> {
+  const [status, signatures] = await redis.mget(statusEpochKey(keys), signatureEpochKey(keys));
+  return `${status ?? '0'}:${signatures ?? '0'}`;
+}

@@ -65,6 +65,25 @@ async function settle(done: () => boolean): Promise<void> {
   await new Promise((r) => setTimeout(r, 200));
 }
 
+/**
+ * Waits until the app has stopped calling Slack for `quietMs` (at most 15 s): the work that
+ * follows opening or cancelling requests (cards, thread posts, jobs) must not be billed to the
+ * next timed load.
+ */
+async function quiesce(slack: AckOptions['slack'], quietMs = 300): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let seen = slack.calls.length + slack.responses.length;
+  let since = Date.now();
+  while (Date.now() < deadline && Date.now() - since < quietMs) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = slack.calls.length + slack.responses.length;
+    if (now !== seen) {
+      seen = now;
+      since = Date.now();
+    }
+  }
+}
+
 export async function runAck(o: AckOptions): Promise<AckResult> {
   const lat = new Map<string, { latencies: number[]; wallMs: number; errors: number }>();
   const cpuUs = new Map<string, { us: number; n: number }>();
@@ -116,6 +135,7 @@ export async function runAck(o: AckOptions): Promise<AckResult> {
       if (id) ids.push(id);
     }
     if (ids.length === 0) throw new Error('no approval request could be opened');
+    await quiesce(o.slack);
     const respondedBefore = o.slack.responses.filter((r) => r.path.endsWith('/click')).length;
     let k = 0;
     for (const level of LEVELS) {

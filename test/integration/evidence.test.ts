@@ -3,9 +3,10 @@
  * real worker against the fake Zoom server, answers read back as Slack would show them.
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { pollSettled, until } from '../helpers/polls';
 import { TEST_SECRETS } from '../helpers/env';
 import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { isPollRunning, pollDedupId } from '../../src/jobs/pollJob';
+import { isPollRunning } from '../../src/jobs/pollJob';
 import type { ZoomCallLog } from '../../src/zoom/types';
 import { Redis } from 'ioredis';
 import { createAppStore } from '../../src/store/apps';
@@ -29,27 +30,6 @@ function zoomEnv(zoom: FakeZoom, extra: Record<string, string> = {}): Record<str
   };
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Waits until a poll that started after `since` has recorded its outcome and let go of its lock. */
-async function pollSettled(app: Booted, since: number): Promise<void> {
-  const s = app.running.services;
-  await until('the poll to finish', async () => {
-    const h = await s.health.get('default');
-    const settled = Math.max(h.lastSuccess ?? 0, h.lastErrorAt ?? 0);
-    if (!(h.lastStart !== undefined && h.lastStart >= since && settled >= h.lastStart)) return false;
-    if (await isPollRunning(s, 'default')) return false;
-    return (await s.queues.poll.getDeduplicationJobId(pollDedupId('default'))) === null;
-  });
-}
 
 /** Sends `/zoomjwt poll` and waits for that poll to finish. */
 async function pollNow(app: Booted): Promise<string> {

@@ -6,10 +6,10 @@
  * with every name and id from Zoom inert.
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { pollSettled, until } from '../helpers/polls';
 import { homeOpenedEvent, postEvent } from '../helpers/views';
 import { TEST_SECRETS } from '../helpers/env';
 import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { isPollRunning, pollDedupId } from '../../src/jobs/pollJob';
 import type { ZoomCallLog } from '../../src/zoom/types';
 
 const ACCOUNT_ID = 'acct-test';
@@ -21,26 +21,6 @@ const UNUSED = 'UnusedApp05';
 const MIN = 60_000;
 const HOUR = 3_600_000;
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function pollSettled(app: Booted, since: number): Promise<void> {
-  const s = app.running.services;
-  await until('the poll to finish', async () => {
-    const h = await s.health.get('default');
-    const settled = Math.max(h.lastSuccess ?? 0, h.lastErrorAt ?? 0);
-    if (!(h.lastStart !== undefined && h.lastStart >= since && settled >= h.lastStart)) return false;
-    if (await isPollRunning(s, 'default')) return false;
-    return (await s.queues.poll.getDeduplicationJobId(pollDedupId('default'))) === null;
-  });
-}
 
 /** 40 calls that book meetings for one service user, 2 of them failed, plus a room lookup. */
 function bookerLogs(now: number): ZoomCallLog[] {

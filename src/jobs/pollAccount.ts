@@ -99,6 +99,15 @@ const FULL_READ_GRACE_MS = 2 * 60_000;
 
 const HOURLY_REASON = 'the last full read is an hour old';
 
+type AtRead = NonNullable<ZoomUsageRecord['atRead']>;
+/** A `last_used` later than the one listed before the last complete read. */
+const usedSince = (usage: ZoomAppUsage, atRead: AtRead): boolean =>
+  usage.lastUsed !== undefined && (atRead.lastUsed === undefined || usage.lastUsed > atRead.lastUsed);
+/** Whether Zoom's figures are the same as before the last complete read (nothing used since). */
+function usageUnchanged(usage: ZoomAppUsage, atRead: ZoomUsageRecord['atRead']): boolean {
+  return atRead !== undefined && !usedSince(usage, atRead) && usage.totalCalls === atRead.totalCalls && usage.failedCalls === atRead.failedCalls;
+}
+
 /**
  * Why the call logs of an app the list gave usage for must be read now, or null when they need not
  * be: nothing used since the list before the last complete read, and that read is recent.
@@ -108,17 +117,10 @@ export function readReason(state: ReadState, usage: ZoomAppUsage, atRead: ZoomUs
   if (state.inProgress) return 'a read is unfinished';
   if (now - state.lastComplete >= FULL_READ_EVERY_MS - FULL_READ_GRACE_MS) return HOURLY_REASON;
   if (!atRead) return 'no usage figures from before the last read';
-  if (usage.lastUsed !== undefined && (atRead.lastUsed === undefined || usage.lastUsed > atRead.lastUsed)) return 'used since the last read';
-  if (usage.totalCalls !== atRead.totalCalls || usage.failedCalls !== atRead.failedCalls) return "Zoom's totals changed";
-  return null;
+  if (usageUnchanged(usage, atRead)) return null;
+  return usedSince(usage, atRead) ? 'used since the last read' : "Zoom's totals changed";
 }
 
-/** Whether Zoom's figures are the same as before the last complete read (nothing used since). */
-function usageUnchanged(usage: ZoomAppUsage, atRead: ZoomUsageRecord['atRead']): boolean {
-  if (!atRead) return false;
-  if (usage.lastUsed !== undefined && (atRead.lastUsed === undefined || usage.lastUsed > atRead.lastUsed)) return false;
-  return usage.totalCalls === atRead.totalCalls && usage.failedCalls === atRead.failedCalls;
-}
 
 const usageAtRead = (u: ZoomAppUsage): NonNullable<ZoomUsageRecord['atRead']> => ({
   ...(u.lastUsed !== undefined ? { lastUsed: u.lastUsed } : {}),

@@ -15,6 +15,7 @@ import type { Logger } from '../log';
 import type { Services } from '../services';
 import { READ_LOCK_TTL_MS, type UsageStore } from '../store/usage';
 import { pollAccount, type PollAccountResult } from './pollAccount';
+import { RELEASE_IF_HELD, RENEW_IF_HELD } from '../store/lease';
 import type { Processor } from './queues';
 
 export const POLL_JOB = 'poll';
@@ -31,9 +32,6 @@ export const pollDedupId = (account: string) => `poll-now-${account}`;
 const LOCK_TTL_MS = 60_000;
 const LOCK_RENEW_MS = 20_000;
 
-// KEYS[1] lock; ARGV[1] token; ARGV[2] ttl ms. Renews only a lock we still hold.
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** How long to wait between attempts at a lock release that failed because Redis was away (ms). */
 const RELEASE_RETRY_MS = 1_000;
@@ -106,7 +104,7 @@ export function createPollProcessor(deps: PollDeps): Processor {
       return { account, skipped: 'busy' };
     }
     const heartbeat = setInterval(() => {
-      deps.redis.eval(RENEW, 1, key, token, LOCK_TTL_MS).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'poll lock renewal failed'));
+      deps.redis.eval(RENEW_IF_HELD, 1, key, token, LOCK_TTL_MS).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'poll lock renewal failed'));
     }, LOCK_RENEW_MS);
     heartbeat.unref();
     try {
@@ -130,7 +128,7 @@ export function createPollProcessor(deps: PollDeps): Processor {
       return { ...rest, errors: errors.length };
     } finally {
       clearInterval(heartbeat);
-      await releasePatiently(() => deps.redis.eval(RELEASE, 1, key, token), LOCK_TTL_MS, log, 'poll lock');
+      await releasePatiently(() => deps.redis.eval(RELEASE_IF_HELD, 1, key, token), LOCK_TTL_MS, log, 'poll lock');
       // Alerts that compare evidence with the lifecycle (calls after disable, polling failing
       // for an hour) run now rather than on their next scheduled check.
       await deps.events.emit({ type: 'poll_completed', account });

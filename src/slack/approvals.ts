@@ -336,15 +336,23 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   }
 
   /** Approver check at click time; a refusal is counted and, as an attempt to change state, audited. */
-  async function checkApprover(userId: string, action: string, req: StoredRequest): Promise<ApproverCheck> {
-    const verdict = await s.access.check(userId, 'approver');
+  /**
+   * A role check at click time: a refusal is counted and, as an attempt to change state, audited
+   * (`on` says what was attempted, for the summary; Slack being unavailable is not audited).
+   */
+  async function checkRole(userId: string, role: 'member' | 'approver', action: string, on: { text: string; req?: StoredRequest }): Promise<ApproverCheck> {
+    const verdict = await s.access.check(userId, role);
     if (verdict.ok) return verdict;
     s.metrics.accessRefusals.inc({ action, code: verdict.code });
     if (verdict.code !== 'unavailable') {
-      await reqAudit(req, { type: 'access.refused', actor: userId, summary: `<@${userId}> was refused ${action} on request ${req.id} (${verdict.code})`, details: { action, code: verdict.code } });
+      const entry = { type: 'access.refused' as const, actor: userId, summary: `<@${userId}> was refused ${on.text} (${verdict.code})`, details: { action, code: verdict.code } };
+      await (on.req ? reqAudit(on.req, entry) : audit(entry));
     }
     return verdict;
   }
+
+  const checkApprover = (userId: string, action: string, req: StoredRequest): Promise<ApproverCheck> =>
+    checkRole(userId, 'approver', action, { text: `${action} on request ${req.id}`, req });
 
   async function groupMembers(): Promise<Map<string, GroupMembers>> {
     const out = new Map<string, GroupMembers>();
@@ -746,14 +754,8 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       await ack();
       const appId = body.actions[0]?.value ?? '';
       // The button sits in a channel message: anyone who can see the channel can press it.
-      const allowed = await s.access.check(body.user.id, 'member');
-      if (!allowed.ok) {
-        s.metrics.accessRefusals.inc({ action: 'request_enable', code: allowed.code });
-        if (allowed.code !== 'unavailable') {
-          await audit({ type: 'access.refused', actor: body.user.id, summary: `<@${body.user.id}> was refused a request to enable ${appId} from an alert (${allowed.code})`, details: { action: 'request_enable', code: allowed.code } });
-        }
-        return ephemeral(respond, allowed.message);
-      }
+      const allowed = await checkRole(body.user.id, 'member', 'request_enable', { text: `a request to enable ${appId} from an alert` });
+      if (!allowed.ok) return ephemeral(respond, allowed.message);
       const app = await s.apps.get(appId);
       if (!app) return ephemeral(respond, 'That app is no longer tracked. Nothing was opened.');
       const answer = await openRequest('enable', app, 'Requested from an alert: calls have been failing since the app was disabled.', body.user.id);

@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from './keys';
 
-// KEYS[1] lease; ARGV[1] token. Deletes only a lease this holder still has.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-// KEYS[1] lease; ARGV[1] token; ARGV[2] ttl ms. Extends only a lease this holder still has.
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** KEYS[1] lock or lease; ARGV[1] token. Deletes it only while this holder still has it. */
+export const RELEASE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+/** KEYS[1] lock or lease; ARGV[1] token; ARGV[2] ttl ms. Extends it only while this holder still has it. */
+export const RENEW_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
 /** Raised when a lease could not be had within the wait. */
 export class LeaseBusyError extends Error {
@@ -44,7 +44,7 @@ export async function withLease<T>(redis: Redis, key: string, opts: LeaseOptions
     await new Promise((r) => setTimeout(r, opts.retryMs ?? 50));
   }
   const heartbeat = setInterval(() => {
-    void redis.eval(RENEW, 1, key, token, String(opts.ttlMs)).catch(() => undefined);
+    void redis.eval(RENEW_IF_HELD, 1, key, token, String(opts.ttlMs)).catch(() => undefined);
   }, Math.max(100, Math.floor(opts.ttlMs / 3)));
   heartbeat.unref();
   try {
@@ -52,7 +52,7 @@ export async function withLease<T>(redis: Redis, key: string, opts: LeaseOptions
   } finally {
     clearInterval(heartbeat);
     // A release lost to a Redis blip leaves the lease to expire by its TTL.
-    await redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+    await redis.eval(RELEASE_IF_HELD, 1, key, token).catch(() => undefined);
   }
 }
 

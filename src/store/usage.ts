@@ -24,6 +24,7 @@
 import type { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { Keys } from './keys';
+import { RELEASE_IF_HELD } from './lease';
 import { statusEpochKey } from './statusEpoch';
 
 export const HOUR_MS = 3_600_000;
@@ -636,7 +637,6 @@ return out
 `;
 
 const ACQUIRE = `return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 interface ScriptedRedis extends Redis {
   zjtFoldPage(...args: Array<string | number>): Promise<Array<number | string>>;
@@ -654,7 +654,7 @@ function withScripts(redis: Redis): ScriptedRedis {
     redis.defineCommand('zjtUsageWindow', { lua: WINDOW, numberOfKeys: 1 });
     redis.defineCommand('zjtUsageSince', { lua: SINCE, numberOfKeys: 1 });
     redis.defineCommand('zjtReadLock', { lua: ACQUIRE, numberOfKeys: 1 });
-    redis.defineCommand('zjtReadUnlock', { lua: RELEASE, numberOfKeys: 1 });
+    redis.defineCommand('zjtReadUnlock', { lua: RELEASE_IF_HELD, numberOfKeys: 1 });
   }
   return r;
 }

@@ -4,9 +4,9 @@
  * runs every concurrency level, app and baseline alternating which goes first), so drifts of this
  * shared machine hit both sides alike.
  */
-import type { FakeSlack } from '../test/fakes/slackServer';
-import { actionBody, commandBody, postSigned } from '../test/fakes/signing';
-import { ACTION } from '../src/slack/ids';
+import type { FakeSlack } from '../dev/fakes/slackServer';
+import { actionBody, commandBody, postSigned } from '../dev/fakes/signing';
+import { ACTION } from '../src/platform/slack/ids';
 import { runLoad } from './load';
 import { summarise, type LatencySummary } from './stats';
 

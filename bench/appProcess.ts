@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { loadConfig } from '../src/config';
-import { pollAccount } from '../src/jobs/pollAccount';
+import { pollAccount } from '../src/capabilities/evidence/jobs/pollAccount';
 import { start, type Running } from '../src/main';
 
 type Msg = { id?: number; type: string; account?: string; on?: boolean; path?: string };

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandBody, postSigned } from '../test/fakes/signing';
+import { commandBody, postSigned } from '../dev/fakes/signing';
 import { summarise, type LatencySummary } from './stats';
 import { freePort } from '../test/helpers/net';
 

@@ -3,7 +3,7 @@
  * million entries), `fleet` the rest of the 50 tracked apps that `/zoomjwt status` shows.
  */
 import { writeFileSync } from 'node:fs';
-import type { FakeZoom } from '../test/fakes/zoomServer';
+import type { FakeZoom } from '../dev/fakes/zoomServer';
 
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;

@@ -13,14 +13,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ZoomAccount } from '../src/config';
-import { pollAccount } from '../src/jobs/pollAccount';
+import { pollAccount } from '../src/capabilities/evidence/jobs/pollAccount';
 import { createLogger } from '../src/log';
-import { createAppStore } from '../src/store/apps';
-import { createHealthStore } from '../src/store/health';
-import { createKeys } from '../src/store/keys';
-import { createUsageStore } from '../src/store/usage';
-import { createZoomClient } from '../src/zoom/client';
-import { startFakeZoom, type MetricsMode } from '../test/fakes/zoomServer';
+import { createAppStore } from '../src/capabilities/evidence/stores/apps';
+import { createHealthStore } from '../src/capabilities/evidence/stores/health';
+import { createKeys } from '../src/platform/redis/keys';
+import { createUsageStore } from '../src/capabilities/evidence/stores/usage';
+import { createZoomClient } from '../src/platform/zoom/client';
+import { startFakeZoom, type MetricsMode } from '../dev/fakes/zoomServer';
 import { dropPrefix } from './redisStats';
 
 const MIN = 60_000;

@@ -5,7 +5,7 @@
  * connection cost.
  */
 import { Agent, request } from 'node:http';
-import { sign } from '../test/fakes/signing';
+import { sign } from '../dev/fakes/signing';
 
 export interface LoadResult {
   latencies: number[];

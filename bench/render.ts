@@ -3,11 +3,11 @@
  * (busy, quiet, disabled and soaking, removed, long names, owners, notes, pending requests),
  * p99 of 100 builds after a warm-up, and a check that every build stays within Slack's limits.
  */
-import type { TrackedApp } from '../src/domain/app';
-import { renderDigest, type DigestApp, type DigestModel } from '../src/domain/digest';
-import type { ApprovalRequest } from '../src/domain/request';
-import { LIMITS, type SlackMessage } from '../src/slack/blocks';
-import { renderStatus, type StatusAppRow, type StatusModel } from '../src/slack/views/status';
+import type { TrackedApp } from '../src/capabilities/evidence/rules/app';
+import { renderDigest, type DigestApp, type DigestModel } from '../src/capabilities/digest/views/digest';
+import type { ApprovalRequest } from '../src/capabilities/approvals/rules/request';
+import { LIMITS, type SlackMessage } from '../src/platform/slack/blocks';
+import { renderStatus, type StatusAppRow, type StatusModel } from '../src/capabilities/evidence/views/status';
 import { summarise, type LatencySummary } from './stats';
 
 const MIN = 60_000;

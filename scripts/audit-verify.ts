@@ -14,9 +14,9 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { loadAuditVerifyConfig, loadEnvFile, type Config } from '../src/config';
-import { createAuditLog, type VerifyExpectation } from '../src/store/audit';
-import { createKeys } from '../src/store/keys';
-import { clusterNodeOptions } from '../src/store/redis';
+import { createAuditLog, type VerifyExpectation } from '../src/capabilities/audit/stores/audit';
+import { createKeys } from '../src/platform/redis/keys';
+import { clusterNodeOptions } from '../src/platform/redis/connection';
 
 interface Output {
   out(line: string): void;

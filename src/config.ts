@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import * as nodeUtil from 'node:util';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseDuration } from './domain/duration';
+import { parseDuration } from './kernel/duration';
 
 export type Role = 'all' | 'web' | 'worker';
 export type ActionsMode = 'dry-run' | 'live';

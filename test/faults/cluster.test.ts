@@ -5,7 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { main as verifyMain } from '../../scripts/audit-verify';
-import { ACTION } from '../../src/slack/ids';
+import { ACTION } from '../../src/platform/slack/ids';
 import { generateLogsFor } from '../helpers/logsFixture';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
 import {

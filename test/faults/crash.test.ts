@@ -15,17 +15,17 @@
  * as old, instead of waiting a real minute) queues it again.
  */
 import { Redis } from 'ioredis';
-import type { StoredRequest } from '../../src/domain/approval';
-import { JOB, jobIds } from '../../src/slack/approvals';
-import { ACTION } from '../../src/slack/ids';
-import { createAuditLog, type AuditEntry } from '../../src/store/audit';
-import { createKeys } from '../../src/store/keys';
-import { createRequestStore, type RequestStore } from '../../src/store/requests';
+import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
+import { JOB, jobIds } from '../../src/capabilities/approvals/flow';
+import { ACTION } from '../../src/platform/slack/ids';
+import { createAuditLog, type AuditEntry } from '../../src/capabilities/audit/stores/audit';
+import { createKeys } from '../../src/platform/redis/keys';
+import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { Booted } from '../helpers/boot';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
-import { actionBody, postSigned } from '../fakes/signing';
-import type { FakeSlack } from '../fakes/slackServer';
-import type { FakeZoom } from '../fakes/zoomServer';
+import { actionBody, postSigned } from '../../dev/fakes/signing';
+import type { FakeSlack } from '../../dev/fakes/slackServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import {
   bootOn, buttons, card, cardText, click, harnessEnv, openRequest, PEOPLE, seedApp, startFakes, until,
 } from '../integration/approvals.harness';

@@ -4,11 +4,11 @@
  * change to tracked apps or the audit log.
  */
 import fc from 'fast-check';
-import { actionBody, commandBody, postSigned, sign } from '../fakes/signing';
+import { actionBody, commandBody, postSigned, sign } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from '../helpers/env';
 import { bootApp, type Booted } from '../helpers/boot';
-import { ACTION } from '../../src/slack/ids';
-import { SUBCOMMANDS } from '../../src/slack/commands';
+import { ACTION } from '../../src/platform/slack/ids';
+import { SUBCOMMANDS } from '../../src/platform/slack/commands';
 
 // HOSTILE_SCALE shrinks the runs while developing; CI runs the full 10,000.
 const SCALE = Number(process.env.HOSTILE_SCALE ?? 1);

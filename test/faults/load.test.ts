@@ -10,12 +10,12 @@
  */
 import { Agent } from 'node:http';
 import { Redis } from 'ioredis';
-import { ACTION } from '../../src/slack/ids';
-import { createAuditLog } from '../../src/store/audit';
-import { createKeys } from '../../src/store/keys';
-import { createRequestStore } from '../../src/store/requests';
-import type { FakeSlack } from '../fakes/slackServer';
-import type { FakeZoom } from '../fakes/zoomServer';
+import { ACTION } from '../../src/platform/slack/ids';
+import { createAuditLog } from '../../src/capabilities/audit/stores/audit';
+import { createKeys } from '../../src/platform/redis/keys';
+import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
+import type { FakeSlack } from '../../dev/fakes/slackServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { baseEnv, dropPrefix, uniquePrefix } from '../helpers/env';
 import { CROWD, harnessEnv, PEOPLE, startFakes, until } from '../integration/approvals.harness';
 import { spawnApp, type AppProcess } from './appProcess';

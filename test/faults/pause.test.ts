@@ -4,8 +4,8 @@
  * so, and then removes the app: it does not spend its retries in half a minute and hand the
  * removal to a person. Real time: the shortest pause the client accepts is one minute.
  */
-import { ACTION } from '../../src/slack/ids';
-import { dailyLimited } from '../fakes/zoomServer';
+import { ACTION } from '../../src/platform/slack/ids';
+import { dailyLimited } from '../../dev/fakes/zoomServer';
 import {
   buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, until, waitForStatus, type Harness,
 } from '../integration/approvals.harness';

@@ -10,14 +10,14 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ACTION } from '../../src/slack/ids';
-import { createAuditLog } from '../../src/store/audit';
-import { createHealthStore } from '../../src/store/health';
-import { createKeys, QUEUE_NAMES } from '../../src/store/keys';
-import { createRequestStore } from '../../src/store/requests';
-import { createUsageStore } from '../../src/store/usage';
-import type { FakeSlack } from '../fakes/slackServer';
-import type { FakeZoom } from '../fakes/zoomServer';
+import { ACTION } from '../../src/platform/slack/ids';
+import { createAuditLog } from '../../src/capabilities/audit/stores/audit';
+import { createHealthStore } from '../../src/capabilities/evidence/stores/health';
+import { createKeys, QUEUE_NAMES } from '../../src/platform/redis/keys';
+import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
+import { createUsageStore } from '../../src/capabilities/evidence/stores/usage';
+import type { FakeSlack } from '../../dev/fakes/slackServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { baseEnv, uniquePrefix } from '../helpers/env';
 import { DAY, harnessEnv, PEOPLE, startFakes, until } from '../integration/approvals.harness';
 import { httpStatus, spawnApp, type AppProcess } from './appProcess';

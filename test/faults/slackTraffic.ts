@@ -5,14 +5,14 @@
  */
 import { Agent, request } from 'node:http';
 import type { Redis } from 'ioredis';
-import { actionBody, commandBody, sign } from '../fakes/signing';
-import type { FakeZoom } from '../fakes/zoomServer';
+import { actionBody, commandBody, sign } from '../../dev/fakes/signing';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { TEST_SECRETS } from '../helpers/env';
 import { visibleText } from '../helpers/boot';
 import { ACCOUNT_ID, DAY, PEOPLE } from '../integration/approvals.harness';
-import { createAppStore } from '../../src/store/apps';
-import type { Keys } from '../../src/store/keys';
-import { createUsageStore } from '../../src/store/usage';
+import { createAppStore } from '../../src/capabilities/evidence/stores/apps';
+import type { Keys } from '../../src/platform/redis/keys';
+import { createUsageStore } from '../../src/capabilities/evidence/stores/usage';
 import { recordCleanRead } from '../helpers/pollFixture';
 
 export interface Delivery {

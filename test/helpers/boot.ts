@@ -4,10 +4,10 @@
  * can assert on them (and scan them for secrets).
  */
 import { loadConfig, type Config } from '../../src/config';
-import { checkMessage } from '../../src/sandbox/blockKit';
+import { checkMessage } from '../../dev/fakes/blockKit';
 import { start, type Running, type StartOptions } from '../../src/main';
-import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
-import { actionBody, commandBody, postSigned, type ActionFields, type CommandFields, type PostResult } from '../fakes/signing';
+import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
+import { actionBody, commandBody, postSigned, type ActionFields, type CommandFields, type PostResult } from '../../dev/fakes/signing';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from './env';
 import { logSink } from './logs';
 

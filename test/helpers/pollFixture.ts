@@ -1,7 +1,7 @@
 /** The fake Zoom server and Redis connection that the poll tests share, opened and closed once per file. */
 import { Redis } from 'ioredis';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import type { UsageStore } from '../../src/store/usage';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { UsageStore } from '../../src/capabilities/evidence/stores/usage';
 import { dropPrefix } from './env';
 
 export interface PollFixture {

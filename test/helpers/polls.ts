@@ -1,5 +1,5 @@
 /** Waiting for the app's own polls in integration tests. */
-import { isPollRunning, pollDedupId } from '../../src/jobs/pollJob';
+import { isPollRunning, pollDedupId } from '../../src/capabilities/evidence/jobs/pollJob';
 import type { Booted } from './boot';
 
 /** Resolves with the first truthy value of `check`, polled every 50 ms, or fails naming `what`. */

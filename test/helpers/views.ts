@@ -3,8 +3,8 @@
  * (Events API JSON over HTTP, an `events_api` envelope in Socket Mode), a `view_submission` and a
  * button press carrying a trigger id. Posted signed over HTTP by `postEvent` / `postInteraction`.
  */
-import { INPUT, VIEW } from '../../src/slack/ids';
-import { sign, type PostResult } from '../fakes/signing';
+import { INPUT, VIEW } from '../../src/platform/slack/ids';
+import { sign, type PostResult } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from './env';
 
 export function homeOpenedEvent(user: string, tab: 'home' | 'messages' = 'home', team = 'T0TEST'): Record<string, unknown> {

@@ -5,10 +5,10 @@
  */
 import { bootApp, type Booted } from '../helpers/boot';
 import { TEST_SECRETS } from '../helpers/env';
-import { startFakeSlack, type FakeSlack, type SlackCall } from '../fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { pollAccount } from '../../src/jobs/pollAccount';
-import { createRequestStore } from '../../src/store/requests';
+import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { pollAccount } from '../../src/capabilities/evidence/jobs/pollAccount';
+import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { Services } from '../../src/services';
 
 const HOUR = 3_600_000;

@@ -4,8 +4,8 @@
  * The clock moves 2 minutes at most, inside the receiver's 5-minute signature window.
  */
 import { QueueEvents } from 'bullmq';
-import { ACTION } from '../../src/slack/ids';
-import { JOB } from '../../src/slack/approvals';
+import { ACTION } from '../../src/platform/slack/ids';
+import { JOB } from '../../src/capabilities/approvals/flow';
 import { buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
 
 const clock = { offset: 0 };

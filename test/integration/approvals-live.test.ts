@@ -4,10 +4,10 @@
  * back to an operator step; server errors are retried without a second effect.
  */
 import type { Booted } from '../helpers/boot';
-import { ACTION } from '../../src/slack/ids';
-import { createRequestStore } from '../../src/store/requests';
+import { ACTION } from '../../src/platform/slack/ids';
+import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import { uniquePrefix } from '../helpers/env';
-import { missingScope } from '../fakes/zoomServer';
+import { missingScope } from '../../dev/fakes/zoomServer';
 import {
   ackTimes,
   bootOn,

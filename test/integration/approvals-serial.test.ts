@@ -3,8 +3,8 @@
  * of the same app is open, nor after the app was re-enabled, and an enable's Done never lands
  * between a removal's re-check and its DELETE.
  */
-import { ACTION } from '../../src/slack/ids';
-import { appLeaseKey } from '../../src/store/lease';
+import { ACTION } from '../../src/platform/slack/ids';
+import { appLeaseKey } from '../../src/platform/redis/lease';
 import { click, command, DAY, openRequest, PEOPLE, seedApp, startHarness, until, waitForStatus, type Harness } from './approvals.harness';
 
 let h: Harness;

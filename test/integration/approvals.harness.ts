@@ -5,11 +5,11 @@
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { TEST_SECRETS } from '../helpers/env';
-import { startFakeSlack, type FakeSlack, type StoredMessage } from '../fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { startFakeSlack, type FakeSlack, type StoredMessage } from '../../dev/fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import type { StartOptions } from '../../src/main';
-import type { StoredRequest } from '../../src/domain/approval';
-import { createRequestStore, type RequestStore } from '../../src/store/requests';
+import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
+import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import { recordCleanRead } from '../helpers/pollFixture';
 
 export const DAY = 86_400_000;

@@ -3,9 +3,9 @@
  * and button clicks into the real receiver, fake Slack and Zoom on loopback, real Redis, the
  * execution in the real BullMQ worker.
  */
-import { pollApp } from '../../src/jobs/pollApp';
-import { createApprovalFlow } from '../../src/slack/approvals';
-import { ACTION } from '../../src/slack/ids';
+import { pollApp } from '../../src/capabilities/evidence/jobs/pollApp';
+import { createApprovalFlow } from '../../src/capabilities/approvals/flow';
+import { ACTION } from '../../src/platform/slack/ids';
 import {
   buttons,
   card,

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { main as verifyMain } from '../../scripts/audit-verify';
-import { createAuditRoute } from '../../src/http/auditRoute';
+import { createAuditRoute } from '../../src/capabilities/audit/route';
 import { createLogger } from '../../src/log';
 import {
   AuditError,
@@ -15,8 +15,8 @@ import {
   type AuditEntry,
   type AuditInput,
   type AuditLog,
-} from '../../src/store/audit';
-import { createKeys, type Keys } from '../../src/store/keys';
+} from '../../src/capabilities/audit/stores/audit';
+import { createKeys, type Keys } from '../../src/platform/redis/keys';
 import { dropPrefix, TEST_SECRETS } from '../helpers/env';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';

@@ -4,9 +4,9 @@
  * 400) and never carried out. And the app's own views stay inside them, even for app names at the
  * limits, with fresh block ids on every card update.
  */
-import { ACTION } from '../../src/slack/ids';
-import { callsChart } from '../../src/slack/native';
-import { checkMessage } from '../../src/sandbox/blockKit';
+import { ACTION } from '../../src/platform/slack/ids';
+import { callsChart } from '../../src/platform/slack/native';
+import { checkMessage } from '../../dev/fakes/blockKit';
 import { card, click, openRequest, PEOPLE, seedApp, startHarness, waitForStatus, type Harness } from './approvals.harness';
 
 let h: Harness;

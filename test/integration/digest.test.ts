@@ -5,15 +5,15 @@
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { TEST_SECRETS, uniquePrefix } from '../helpers/env';
-import { startFakeSlack, type FakeSlack, type SlackCall } from '../fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { digestDate } from '../../src/domain/digest';
-import { createDigestFeature } from '../../src/features/digest';
-import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/jobs/digest';
-import { pollAccount } from '../../src/jobs/pollAccount';
-import { createRequestStore } from '../../src/store/requests';
+import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { digestDate } from '../../src/capabilities/digest/views/digest';
+import { createDigestFeature } from '../../src/capabilities/digest/feature';
+import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/capabilities/digest/jobs/digest';
+import { pollAccount } from '../../src/capabilities/evidence/jobs/pollAccount';
+import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { Services } from '../../src/services';
-import type { AuditEntry } from '../../src/store/audit';
+import type { AuditEntry } from '../../src/capabilities/audit/stores/audit';
 import { main as verifyMain } from '../../scripts/audit-verify';
 
 const HOUR = 3_600_000;

@@ -5,12 +5,12 @@
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { pollSettled, until } from '../helpers/polls';
 import { TEST_SECRETS } from '../helpers/env';
-import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import { isPollRunning } from '../../src/jobs/pollJob';
-import type { ZoomCallLog } from '../../src/zoom/types';
+import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { isPollRunning } from '../../src/capabilities/evidence/jobs/pollJob';
+import type { ZoomCallLog } from '../../src/platform/zoom/types';
 import { Redis } from 'ioredis';
-import { createAppStore } from '../../src/store/apps';
-import { createKeys } from '../../src/store/keys';
+import { createAppStore } from '../../src/capabilities/evidence/stores/apps';
+import { createKeys } from '../../src/platform/redis/keys';
 
 const ACCOUNT_ID = 'acct-test';
 const SCIM = 'AzScimApp01';

@@ -5,9 +5,9 @@
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
-import { commandBody, postSigned, sign, actionBody } from '../fakes/signing';
+import { commandBody, postSigned, sign, actionBody } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from '../helpers/env';
-import { SUBCOMMANDS } from '../../src/slack/commands';
+import { SUBCOMMANDS } from '../../src/platform/slack/commands';
 
 let app: Booted;
 

@@ -4,9 +4,9 @@
  * Every way in is attacked: the wrong person, a hostile app name, a forged private_metadata.
  */
 import { Job } from 'bullmq';
-import { HOME_JOB } from '../../src/features/home';
-import { ACTION, HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../src/slack/ids';
-import { modalMetadata } from '../../src/slack/requestModal';
+import { HOME_JOB } from '../../src/capabilities/home/feature';
+import { ACTION, HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../src/platform/slack/ids';
+import { modalMetadata } from '../../src/capabilities/approvals/modal';
 import { visibleText } from '../helpers/boot';
 import { homeOpenedEvent, postEvent, postInteraction, pressPayload, viewSubmission } from '../helpers/views';
 import { click, command, DAY, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { mrkdwnStrings } from '../helpers/mrkdwn';
-import { ACTION } from '../../src/slack/ids';
+import { ACTION } from '../../src/platform/slack/ids';
 import { ACCOUNT_ID, click, openRequest, PEOPLE, startHarness, until, waitForStatus, type Harness } from './approvals.harness';
 
 /** Control sequences Slack acts on; each carries an id or host no real message of ours uses. */

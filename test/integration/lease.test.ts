@@ -1,6 +1,6 @@
 /** The per-app lease on a real Redis: one holder at a time, kept alive while its work runs, freed by a dead holder's TTL. */
 import { Redis } from 'ioredis';
-import { LeaseBusyError, withLease } from '../../src/store/lease';
+import { LeaseBusyError, withLease } from '../../src/platform/redis/lease';
 import { dropPrefix, uniquePrefix } from '../helpers/env';
 
 const prefix = uniquePrefix('lease');

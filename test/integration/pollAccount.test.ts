@@ -6,14 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
-import { pollAccount, type PollEvent } from '../../src/jobs/pollAccount';
+import { pollAccount, type PollEvent } from '../../src/capabilities/evidence/jobs/pollAccount';
 import { createLogger } from '../../src/log';
-import { createAppStore, type AppStore } from '../../src/store/apps';
-import { createHealthStore, type HealthStore } from '../../src/store/health';
-import { createKeys, type Keys } from '../../src/store/keys';
-import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
-import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
-import { dailyLimited, missingScope, type FakeZoom } from '../fakes/zoomServer';
+import { createAppStore, type AppStore } from '../../src/capabilities/evidence/stores/apps';
+import { createHealthStore, type HealthStore } from '../../src/capabilities/evidence/stores/health';
+import { createKeys, type Keys } from '../../src/platform/redis/keys';
+import { createUsageStore, DAY_MS, type UsageStore } from '../../src/capabilities/evidence/stores/usage';
+import { createZoomClient, type ZoomClient } from '../../src/platform/zoom/client';
+import { dailyLimited, missingScope, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
 
 const FILE_PREFIX = `zjt-test-pollAccount-${randomBytes(4).toString('hex')}`;

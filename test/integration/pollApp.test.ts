@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
-import { utcDay } from '../../src/domain/format';
-import { pollApp, type PollAppResult } from '../../src/jobs/pollApp';
+import { utcDay } from '../../src/kernel/format';
+import { pollApp, type PollAppResult } from '../../src/capabilities/evidence/jobs/pollApp';
 import { createLogger } from '../../src/log';
-import { createKeys } from '../../src/store/keys';
-import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
-import { createZoomClient, type ZoomClient } from '../../src/zoom/client';
-import { ZoomPausedError } from '../../src/zoom/errors';
-import { dailyLimited, qpsLimited, type FakeZoom } from '../fakes/zoomServer';
+import { createKeys } from '../../src/platform/redis/keys';
+import { createUsageStore, DAY_MS, type UsageStore } from '../../src/capabilities/evidence/stores/usage';
+import { createZoomClient, type ZoomClient } from '../../src/platform/zoom/client';
+import { ZoomPausedError } from '../../src/platform/zoom/errors';
+import { dailyLimited, qpsLimited, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
 
 const FILE_PREFIX = `zjt-test-pollApp-${randomBytes(4).toString('hex')}`;

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
+import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { logSink } from '../helpers/logs';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
 import { freePort } from '../helpers/net';

@@ -8,13 +8,13 @@
  * (BullMQ's own "run it now"), which is the fake clock here: the job runs as it would at its time.
  */
 import type { Booted } from '../helpers/boot';
-import { ACTION } from '../../src/slack/ids';
-import { JOB, jobIds, reminderDelays, type ReminderMoment } from '../../src/slack/approvals';
-import { createRequestStore, type RequestStore } from '../../src/store/requests';
+import { ACTION } from '../../src/platform/slack/ids';
+import { JOB, jobIds, reminderDelays, type ReminderMoment } from '../../src/capabilities/approvals/flow';
+import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import { uniquePrefix } from '../helpers/env';
 import { bootOn, card, click, CROWD, openRequest, PEOPLE, seedApp, startFakes, until, waitForStatus } from './approvals.harness';
-import type { FakeSlack } from '../fakes/slackServer';
-import type { FakeZoom } from '../fakes/zoomServer';
+import type { FakeSlack } from '../../dev/fakes/slackServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 
 const HOUR = 3_600_000;
 /** Both processes' clock; moved only while no signed request is in flight (the 5-minute window). */

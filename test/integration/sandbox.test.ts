@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { pastedLine } from '../../src/sandbox/console';
-import { renderMessage } from '../../src/sandbox/render';
+import { pastedLine } from '../../dev/sandbox/console';
+import { renderMessage } from '../../dev/sandbox/render';
 
 const ROOT = resolve(__dirname, '../..');
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -23,7 +23,7 @@ interface Session {
 
 function runScript(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<Session> {
   return new Promise((done, fail) => {
-    const child = spawn('npx', ['tsx', 'src/sandbox/main.ts', '--no-log', ...args], {
+    const child = spawn('npx', ['tsx', 'dev/sandbox/main.ts', '--no-log', ...args], {
       cwd: ROOT,
       env: { ...process.env, REDIS_URL, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

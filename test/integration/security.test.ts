@@ -6,16 +6,16 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ACTION } from '../../src/slack/ids';
-import { createSlackApp } from '../../src/slack/app';
-import { createSlackTransport } from '../../src/slack/transport';
+import { ACTION } from '../../src/platform/slack/ids';
+import { createSlackApp } from '../../src/platform/slack/app';
+import { createSlackTransport } from '../../src/platform/slack/transport';
 import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
-import { actionBody, commandBody, postSigned, sign } from '../fakes/signing';
+import { actionBody, commandBody, postSigned, sign } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from '../helpers/env';
 import { visibleText } from '../helpers/boot';
-import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import type { Booted } from '../helpers/boot';
 import { ACCOUNT_ID, bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
 

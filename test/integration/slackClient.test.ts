@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
-import { slackClientOptions } from '../../src/slack/app';
-import { createSlackClient } from '../../src/slack/client';
-import { createSlackTransport } from '../../src/slack/transport';
-import { createKeys } from '../../src/store/keys';
+import { slackClientOptions } from '../../src/platform/slack/app';
+import { createSlackClient } from '../../src/platform/slack/client';
+import { createSlackTransport } from '../../src/platform/slack/transport';
+import { createKeys } from '../../src/platform/redis/keys';
 import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { loadConfig } from '../../src/config';
-import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
+import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { logSink } from '../helpers/logs';
 import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
 

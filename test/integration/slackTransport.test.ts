@@ -1,5 +1,5 @@
 /**
- * The Slack transport (src/slack/transport.ts) against a loopback HTTP server, directly and under
+ * The Slack transport (src/platform/slack/transport.ts) against a loopback HTTP server, directly and under
  * the Web API client: what reaches the server, what the caller reads back, and the limits (a
  * signal, the default timeout, redirects, size, compression). Everything else in the suite also
  * runs through it, since the app uses it for every Slack call and every response URL.
@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { webApi } from '@slack/bolt';
-import { createSlackTransport, MAX_RESPONSE_BYTES } from '../../src/slack/transport';
+import { createSlackTransport, MAX_RESPONSE_BYTES } from '../../src/platform/slack/transport';
 
 interface Seen {
   method: string;

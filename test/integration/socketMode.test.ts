@@ -3,17 +3,17 @@
  * `apps.connections.open`, and slash commands and clicks arrive as envelopes. The same rules hold
  * as over HTTP: roles, the workspace check, answers only to Slack, exactly one execution.
  */
-import { ACTION } from '../../src/slack/ids';
-import { actionBody, commandBody } from '../fakes/signing';
-import { startFakeSocketMode, type FakeSocketMode } from '../fakes/socketMode';
-import { startFakeSlack, type FakeSlack } from '../fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { ACTION } from '../../src/platform/slack/ids';
+import { actionBody, commandBody } from '../../dev/fakes/signing';
+import { startFakeSocketMode, type FakeSocketMode } from '../../dev/fakes/socketMode';
+import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { visibleText, type Booted } from '../helpers/boot';
 import { TEST_SECRETS } from '../helpers/env';
 import { ACCOUNT_ID, addPeople, bootOn, PEOPLE, seedApp, until, waitForStatus } from './approvals.harness';
-import { createRequestStore, type RequestStore } from '../../src/store/requests';
-import { INPUT, REQUEST_ACTION } from '../../src/slack/ids';
-import { modalMetadata } from '../../src/slack/requestModal';
+import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
+import { INPUT, REQUEST_ACTION } from '../../src/platform/slack/ids';
+import { modalMetadata } from '../../src/capabilities/approvals/modal';
 import { homeOpenedEvent, pressPayload, viewSubmission } from '../helpers/views';
 
 let socket: FakeSocketMode;

@@ -8,13 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { utcDay } from '../../src/domain/format';
-import { pollApp, toFoldEntry } from '../../src/jobs/pollApp';
+import { utcDay } from '../../src/kernel/format';
+import { pollApp, toFoldEntry } from '../../src/capabilities/evidence/jobs/pollApp';
 import { createLogger } from '../../src/log';
-import { createKeys, type Keys } from '../../src/store/keys';
-import { createUsageStore, DAY_MS, HOUR_MS, LOOKBACK_MS, OVERLAP_MS, SEEN_CAP, type UsageStore } from '../../src/store/usage';
-import { ZoomError, ZoomPausedError } from '../../src/zoom/errors';
-import type { LogDuration, ZoomApi, ZoomCallLog } from '../../src/zoom/types';
+import { createKeys, type Keys } from '../../src/platform/redis/keys';
+import { createUsageStore, DAY_MS, HOUR_MS, LOOKBACK_MS, OVERLAP_MS, SEEN_CAP, type UsageStore } from '../../src/capabilities/evidence/stores/usage';
+import { ZoomError, ZoomPausedError } from '../../src/platform/zoom/errors';
+import type { LogDuration, ZoomApi, ZoomCallLog } from '../../src/platform/zoom/types';
 import { dropPrefix } from '../helpers/env';
 
 const FILE_PREFIX = `zjt-test-usage-${randomBytes(4).toString('hex')}`;

@@ -6,14 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
-import { pollAccount, type PollEvent } from '../../src/jobs/pollAccount';
+import { pollAccount, type PollEvent } from '../../src/capabilities/evidence/jobs/pollAccount';
 import { createLogger } from '../../src/log';
-import { createAppStore, type AppStore } from '../../src/store/apps';
-import { createHealthStore } from '../../src/store/health';
-import { createKeys } from '../../src/store/keys';
-import { createUsageStore, DAY_MS, type UsageStore } from '../../src/store/usage';
-import { createZoomClient } from '../../src/zoom/client';
-import type { FakeZoom, MetricsMode } from '../fakes/zoomServer';
+import { createAppStore, type AppStore } from '../../src/capabilities/evidence/stores/apps';
+import { createHealthStore } from '../../src/capabilities/evidence/stores/health';
+import { createKeys } from '../../src/platform/redis/keys';
+import { createUsageStore, DAY_MS, type UsageStore } from '../../src/capabilities/evidence/stores/usage';
+import { createZoomClient } from '../../src/platform/zoom/client';
+import type { FakeZoom, MetricsMode } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
 
 const FILE_PREFIX = `zjt-test-usageFields-${randomBytes(4).toString('hex')}`;

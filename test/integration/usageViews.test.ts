@@ -9,8 +9,8 @@ import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { pollSettled, until } from '../helpers/polls';
 import { homeOpenedEvent, postEvent } from '../helpers/views';
 import { TEST_SECRETS } from '../helpers/env';
-import { startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
-import type { ZoomCallLog } from '../../src/zoom/types';
+import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { ZoomCallLog } from '../../src/platform/zoom/types';
 
 const ACCOUNT_ID = 'acct-test';
 const BOOKER = 'BookerApp01';

@@ -8,12 +8,12 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
 import { createLogger } from '../../src/log';
-import { createKeys } from '../../src/store/keys';
-import { createZoomClient, getPause, type ZoomClient, type ZoomRequestInfo } from '../../src/zoom/client';
-import { ZoomError, ZoomPausedError, type ZoomErrorKind } from '../../src/zoom/errors';
-import { apiBaseFromTokenAnswer, createTokenCache } from '../../src/zoom/token';
-import type { ZoomCallLog } from '../../src/zoom/types';
-import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { createKeys } from '../../src/platform/redis/keys';
+import { createZoomClient, getPause, type ZoomClient, type ZoomRequestInfo } from '../../src/platform/zoom/client';
+import { ZoomError, ZoomPausedError, type ZoomErrorKind } from '../../src/platform/zoom/errors';
+import { apiBaseFromTokenAnswer, createTokenCache } from '../../src/platform/zoom/token';
+import type { ZoomCallLog } from '../../src/platform/zoom/types';
+import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 
 const DAY = 86_400_000;
 const prefix = `zjt-test-zoomClient-${randomBytes(4).toString('hex')}`;

@@ -3,7 +3,7 @@
  * held compactly and paged quickly, entries added out of order served newest first, page tokens
  * and bearer tokens behaving like Zoom's. Plain HTTP (fetch), no client code in the way.
  */
-import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../fakes/zoomServer';
+import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 
 const DAY = 86_400_000;
 let now = Date.parse('2026-03-02T12:00:00Z');

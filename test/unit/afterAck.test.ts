@@ -1,4 +1,4 @@
-import { createAfterAckGate } from '../../src/slack/afterAck';
+import { createAfterAckGate } from '../../src/platform/slack/afterAck';
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
 

@@ -10,8 +10,8 @@ import {
   type GroupMembers,
   type OpenInput,
   type StoredRequest,
-} from '../../src/domain/approval';
-import type { TrackedApp } from '../../src/domain/app';
+} from '../../src/capabilities/approvals/rules/approval';
+import type { TrackedApp } from '../../src/capabilities/evidence/rules/app';
 
 const NOW = Date.UTC(2024, 4, 10, 12, 0, 0);
 const DAY = 86_400_000;

@@ -31,7 +31,7 @@ describe('the Slack manifest', () => {
     expect(scopes).not.toContain('im:write');
     const code = sourceFiles('src').map(read).join('\n');
     expect(code).not.toMatch(/conversations\.open|\bim\.open/);
-    expect(read('src/slack/approvals.ts')).toMatch(/chat\.postMessage\(\{ channel: req\.requester/);
+    expect(read('src/capabilities/approvals/flow.ts')).toMatch(/chat\.postMessage\(\{ channel: req\.requester/);
   });
 });
 

@@ -4,9 +4,9 @@
  * is right across daylight-saving transitions.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { digestCounts, digestDate, previousDate, renderDigest, type DigestApp, type DigestModel } from '../../src/domain/digest';
-import type { ApprovalRequest } from '../../src/domain/request';
-import { LIMITS, type SlackMessage } from '../../src/slack/blocks';
+import { digestCounts, digestDate, previousDate, renderDigest, type DigestApp, type DigestModel } from '../../src/capabilities/digest/views/digest';
+import type { ApprovalRequest } from '../../src/capabilities/approvals/rules/request';
+import { LIMITS, type SlackMessage } from '../../src/platform/slack/blocks';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { MAX_TEMPLATE_LENGTH, normaliseEndpoint, statusClass } from '../../src/domain/endpoints';
+import { MAX_TEMPLATE_LENGTH, normaliseEndpoint, statusClass } from '../../src/capabilities/evidence/rules/endpoints';
 
 describe('normaliseEndpoint', () => {
   it.each([

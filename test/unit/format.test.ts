@@ -10,7 +10,7 @@ import {
   trend,
   truncate,
   utcDay,
-} from '../../src/domain/format';
+} from '../../src/kernel/format';
 
 /** No lone surrogate halves (String.prototype.isWellFormed is newer than our lib target). */
 function isWellFormed(text: string): boolean {

@@ -3,12 +3,12 @@
  * the extremes: hundreds of apps with long emoji names, many requests, five accounts; and the
  * hostile names escaped wherever they land.
  */
-import type { TrackedApp } from '../../src/domain/app';
-import type { StoredRequest } from '../../src/domain/approval';
-import { checkView } from '../../src/sandbox/blockKit';
-import { modalMetadata, parseMetadata, plainText, requestModalView } from '../../src/slack/requestModal';
-import { HOME_APPS_PER_PAGE, renderHome, type HomeModel } from '../../src/slack/views/home';
-import type { PollHealth } from '../../src/store/health';
+import type { TrackedApp } from '../../src/capabilities/evidence/rules/app';
+import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
+import { checkView } from '../../dev/fakes/blockKit';
+import { modalMetadata, parseMetadata, plainText, requestModalView } from '../../src/capabilities/approvals/modal';
+import { HOME_APPS_PER_PAGE, renderHome, type HomeModel } from '../../src/capabilities/home/views/home';
+import type { PollHealth } from '../../src/capabilities/evidence/stores/health';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const DAY = 86_400_000;

@@ -7,16 +7,16 @@
  */
 import fc from 'fast-check';
 import { mrkdwnStrings } from '../helpers/mrkdwn';
-import { canOpen, type StoredRequest } from '../../src/domain/approval';
-import type { TrackedApp } from '../../src/domain/app';
-import type { RequestStatus } from '../../src/domain/request';
-import type { SlackMessage } from '../../src/slack/blocks';
-import { resolveApp, resolveFailureMessage } from '../../src/slack/resolveApp';
-import { renderCard } from '../../src/slack/views/card';
-import { helpMessage } from '../../src/slack/views/help';
-import { healthLine, renderStatus } from '../../src/slack/views/status';
-import { renderAppDetail } from '../../src/slack/views/appDetail';
-import { fallbackOf } from '../../src/slack/native';
+import { canOpen, type StoredRequest } from '../../src/capabilities/approvals/rules/approval';
+import type { TrackedApp } from '../../src/capabilities/evidence/rules/app';
+import type { RequestStatus } from '../../src/capabilities/approvals/rules/request';
+import type { SlackMessage } from '../../src/platform/slack/blocks';
+import { resolveApp, resolveFailureMessage } from '../../src/capabilities/evidence/rules/resolveApp';
+import { renderCard } from '../../src/capabilities/approvals/views/card';
+import { helpMessage } from '../../src/platform/slack/help';
+import { healthLine, renderStatus } from '../../src/capabilities/evidence/views/status';
+import { renderAppDetail } from '../../src/capabilities/evidence/views/appDetail';
+import { fallbackOf } from '../../src/platform/slack/native';
 
 const NOW = Date.UTC(2026, 11, 1, 12);
 const DAY = 86_400_000;

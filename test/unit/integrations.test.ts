@@ -4,7 +4,7 @@ import {
   type IntegrationGuess,
   MARKETPLACE_CREATED_APPS_URL,
   guessIntegrations,
-} from '../../src/domain/integrations';
+} from '../../src/capabilities/evidence/rules/integrations';
 
 type Calls = Record<string, number>;
 

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { verifySlackRequest } from '@slack/bolt';
-import { signatureMatches } from '../../src/slack/guard';
-import { sign } from '../fakes/signing';
+import { signatureMatches } from '../../src/platform/slack/guard';
+import { sign } from '../../dev/fakes/signing';
 
 function boltSays(secret: string, ts: number, body: string, signature: string): boolean {
   try {

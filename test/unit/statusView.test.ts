@@ -1,7 +1,7 @@
-import type { CandidateApp, TrackedApp } from '../../src/domain/app';
-import { LIMITS, type SlackMessage } from '../../src/slack/blocks';
-import { endpointTable, renderAppDetail } from '../../src/slack/views/appDetail';
-import { fallbackOf } from '../../src/slack/native';
+import type { CandidateApp, TrackedApp } from '../../src/capabilities/evidence/rules/app';
+import { LIMITS, type SlackMessage } from '../../src/platform/slack/blocks';
+import { endpointTable, renderAppDetail } from '../../src/capabilities/evidence/views/appDetail';
+import { fallbackOf } from '../../src/platform/slack/native';
 import {
   detailedAppIds,
   healthLine,
@@ -11,9 +11,9 @@ import {
   STATUS_DETAILED_MAX,
   type StatusAppRow,
   type StatusModel,
-} from '../../src/slack/views/status';
-import type { PollHealth } from '../../src/store/health';
-import type { UsageWindow } from '../../src/store/usage';
+} from '../../src/capabilities/evidence/views/status';
+import type { PollHealth } from '../../src/capabilities/evidence/stores/health';
+import type { UsageWindow } from '../../src/capabilities/evidence/stores/usage';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const MIN = 60_000;

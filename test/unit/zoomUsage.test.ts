@@ -3,14 +3,14 @@
  * zoomjwt's with a large disagreement flagged, the digest's ranked list inside Slack's limits, and
  * what the latest calls act on, with hostile names and URLs kept inert.
  */
-import type { CandidateApp } from '../../src/domain/app';
-import { callerHints, targetsOf } from '../../src/domain/callers';
-import { renderDigest, type DigestModel } from '../../src/domain/digest';
-import { candidateLines, compareWithZoom, rankCandidates } from '../../src/domain/zoomUsage';
-import { LIMITS, type SlackMessage } from '../../src/slack/blocks';
-import { callersText } from '../../src/slack/views/appDetail';
-import { readAppUsage } from '../../src/zoom/client';
-import type { SampleEntry } from '../../src/store/usage';
+import type { CandidateApp } from '../../src/capabilities/evidence/rules/app';
+import { callerHints, targetsOf } from '../../src/capabilities/evidence/rules/callers';
+import { renderDigest, type DigestModel } from '../../src/capabilities/digest/views/digest';
+import { candidateLines, compareWithZoom, rankCandidates } from '../../src/capabilities/evidence/rules/zoomUsage';
+import { LIMITS, type SlackMessage } from '../../src/platform/slack/blocks';
+import { callersText } from '../../src/capabilities/evidence/views/appDetail';
+import { readAppUsage } from '../../src/platform/zoom/client';
+import type { SampleEntry } from '../../src/capabilities/evidence/stores/usage';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,0 +1,27 @@
+/**
+ * Two-person sign-off (SPEC §5) as a feature: the request commands, the card buttons, and the
+ * execution, expiry and sweeper jobs on the `actions` queue.
+ */
+import type { Feature, Services } from '../../services';
+import { createApprovalJobs } from './jobs/execute';
+import { createApprovalFlow } from './flow';
+import { createRequestModal } from './modal';
+import { createRequestStore } from './stores/requests';
+
+export function createApprovalsFeature(services: Services): Feature {
+  const store = createRequestStore(services.redis, services.keys);
+  const flow = createApprovalFlow(services, store);
+  const jobs = createApprovalJobs(services, flow);
+  const modal = createRequestModal(services, flow);
+  flow.useRequestForm(modal.form);
+  return {
+    name: 'approvals',
+    commands: flow.commands,
+    registerSlack: (app) => {
+      flow.register(app);
+      modal.register(app);
+    },
+    processors: { actions: jobs.processors },
+    schedule: () => jobs.schedule(),
+  };
+}

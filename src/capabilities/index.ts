@@ -1,0 +1,29 @@
+/**
+ * The product's capabilities, in the order they plug in. Each feature owns its commands,
+ * listeners, job processors and schedulers; main.ts only merges them.
+ */
+import type { Feature, Services } from '../services';
+import { createRequestStore } from './approvals/stores/requests';
+import { createApprovalsFeature } from './approvals/feature';
+import { createDigestFeature } from './digest/feature';
+import { createEvidenceFeature } from './evidence/feature';
+import { createHomeFeature } from './home/feature';
+
+export function createFeatures(services: Services): Feature[] {
+  const requests = createRequestStore(services.redis, services.keys);
+  return [
+    createEvidenceFeature(services, {
+      pendingRequests: async () => {
+        const counts = new Map<string, number>();
+        for (const req of await requests.listOpen()) {
+          if (req.status === 'pending') counts.set(req.appId, (counts.get(req.appId) ?? 0) + 1);
+        }
+        return counts;
+      },
+      openRequestsOf: async (appId) => (await requests.listOpen()).filter((r) => r.appId === appId).map((r) => ({ id: r.id, action: r.action })),
+    }),
+    createApprovalsFeature(services),
+    createDigestFeature(services),
+    createHomeFeature(services, requests),
+  ];
+}

@@ -75,6 +75,7 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
+  readonly code = 'config_invalid';
   constructor(readonly problems: string[]) {
     super(
       `zoomjwt cannot start: ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}\n` +

@@ -9,26 +9,25 @@ import { webApi } from '@slack/bolt';
 import { ConfigError, loadConfig, loadEnvFile, secretsOf, type Config } from './config';
 import { createLogger, type Logger } from './log';
 import { createMetrics } from './metrics';
+import type { Clock } from './kernel/clock';
 import { weakenedSettings } from './kernel/settings';
-import { createAuditRoute } from './capabilities/audit/route';
+import type { Feature, SlackIdentity } from './platform/feature';
 import { createHttpServer, healthRoutes, type RouteHandler } from './platform/http/server';
 import { createQueues, startWorkers, type ProcessorTable, type Workers } from './platform/queue/queues';
-import { createAppStore } from './capabilities/evidence/stores/apps';
-import { createAuditLog } from './capabilities/audit/stores/audit';
-import { createHealthStore } from './capabilities/evidence/stores/health';
 import { createKeys } from './platform/redis/keys';
 import { createRedis } from './platform/redis/connection';
-import { createUsageStore } from './capabilities/evidence/stores/usage';
 import { createSlackApp, slackClientOptions } from './platform/slack/app';
 import { createAccess } from './platform/slack/access';
 import type { Installation } from './platform/slack/guard';
 import { createSlackTransport } from './platform/slack/transport';
 import { createSlackClient } from './platform/slack/client';
 import { registerCommands, type CommandTable } from './platform/slack/commands';
-import { createZoomClient, type ZoomClient } from './platform/zoom/client';
-import { createEventBus, type Clock, type Feature, type Services } from './services';
-import { createFeatures } from './capabilities';
 import { createNativeSupport } from './platform/slack/native';
+import { createZoomClient, type ZoomClient } from './platform/zoom/client';
+import { createAuditLog, createAuditRoute } from './capabilities/audit';
+import { createAppStore, createEventBus, createHealthStore, createUsageStore } from './capabilities/evidence';
+import { createFeatures } from './capabilities';
+import type { Services } from './services';
 
 export type { Clock, Services };
 
@@ -56,9 +55,11 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export class StartupError extends Error {}
+export class StartupError extends Error {
+  readonly code = 'startup_failed';
+}
 
-async function slackIdentity(client: webApi.WebClient, log: Logger): Promise<Services['slackIdentity']> {
+async function slackIdentity(client: webApi.WebClient, log: Logger): Promise<SlackIdentity> {
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await client.auth.test();
@@ -238,7 +239,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   }
 }
 
-function installationOf(identity: Services['slackIdentity']): Installation {
+function installationOf(identity: SlackIdentity): Installation {
   return { ...(identity.teamId ? { teamId: identity.teamId } : {}), ...(identity.enterpriseId ? { enterpriseId: identity.enterpriseId } : {}) };
 }
 

@@ -26,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
+import type { Clock } from '../../src/kernel/clock';
 
 export interface FakeZoomAccount {
   accountId: string;
@@ -487,7 +488,7 @@ interface Scripted extends FakeAnswer {
   remaining: number;
 }
 
-export async function startFakeZoom(opts: { clock?: () => number } = {}): Promise<FakeZoom> {
+export async function startFakeZoom(opts: { clock?: Clock } = {}): Promise<FakeZoom> {
   const clock = opts.clock ?? Date.now;
   const accounts = new Map<string, Required<FakeZoomAccount>>();
   const apps = new Map<string, { accountId: string; app: FakeZoomApp }>();

@@ -11,6 +11,7 @@ import { REQUEST_ACTION } from '../../src/platform/slack/ids';
 import { renderMessage, type RenderedButton, type RenderNames } from './render';
 import { CHANNELS, PEOPLE, personByHandle, SANDBOX_TEAM, type Person } from './scenario';
 import { blockActionsBody, homeOpenedBody, sendSigned, slashCommandBody, viewSubmissionBody, type FakeSlack, type ResponseUrlPost, type SlackActivity } from '../fakes/slackSim';
+import type { Clock } from '../../src/kernel/clock';
 
 export interface ConsoleDeps {
   slack: FakeSlack;
@@ -18,7 +19,7 @@ export interface ConsoleDeps {
   eventsUrl: string;
   signingSecret: string;
   /** The app's clock (epoch ms): requests are signed with its time. */
-  clock: () => number;
+  clock: Clock;
   /** Moves the clock forward by `ms`, with everything the world does meanwhile. */
   wait(ms: number): Promise<void>;
   /** Resolves once the app's work caused by the last input has finished (jobs, Slack posts). */

@@ -5,7 +5,7 @@
  * limits, with fresh block ids on every card update.
  */
 import { ACTION } from '../../src/platform/slack/ids';
-import { callsChart } from '../../src/platform/slack/native';
+import { callsChart } from '../../src/capabilities/evidence/views/charts';
 import { checkMessage } from '../../dev/fakes/blockKit';
 import { card, click, openRequest, PEOPLE, seedApp, startHarness, waitForStatus, type Harness } from './approvals.harness';
 

@@ -1,5 +1,5 @@
+import { accountRefusal } from '../../src/kernel/people';
 import {
-  accountRefusal,
   approverPool,
   canOpen,
   canSign,

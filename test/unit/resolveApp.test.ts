@@ -1,5 +1,5 @@
 import { describeResolveFailure, resolveApp, resolveFailureMessage, unquote, type ResolvableApp } from '../../src/capabilities/evidence/rules/resolveApp';
-import { splitAppArgs } from '../../src/capabilities/evidence/feature';
+import { splitAppArgs } from '../../src/capabilities/evidence/rules/resolveApp';
 
 const apps: ResolvableApp[] = [
   { appId: 'AzScim0001', name: 'Azure SCIM JWT', account: 'default' },

@@ -2,7 +2,8 @@
  * Two-person sign-off (SPEC §5) as a feature: the request commands, the card buttons, and the
  * execution, expiry and sweeper jobs on the `actions` queue.
  */
-import type { Feature, Services } from '../../services';
+import type { Feature } from '../../platform/feature';
+import type { ApprovalServices as Services } from './services';
 import { createApprovalJobs } from './jobs/execute';
 import { createApprovalFlow } from './flow';
 import { createRequestModal } from './modal';

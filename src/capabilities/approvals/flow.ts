@@ -11,24 +11,24 @@ import {
   canOpen,
   canSign,
   closedMessage,
-  isGroupId,
   lifecycleChange,
   requiredApprovals,
   type GroupMembers,
   type RequestEvidence,
   type StoredRequest,
 } from './rules/approval';
-import type { TrackedApp } from '../evidence/rules/app';
+import type { TrackedApp } from '../evidence';
 import { auditSummaryMrkdwn, escapeMrkdwn, lastNDays, timeUntil, truncate } from '../../kernel/format';
 import type { RequestAction } from './rules/request';
-import type { Services } from '../../services';
-import type { AppendOptions, AuditEntry, AuditInput } from '../audit/stores/audit';
+import type { ApprovalServices as Services } from './services';
+import type { AppendOptions, AuditEntry, AuditInput } from '../audit';
 import { FINISHED_REQUEST_TTL_MS, type RequestStore, type TransitionResult } from './stores/requests';
-import type { ReadHealth } from '../evidence/stores/usage';
+import type { ReadHealth } from '../evidence';
 import { message, notice, section, context, type SlackMessage } from '../../platform/slack/blocks';
 import type { CommandContext, CommandTable } from '../../platform/slack/commands';
 import { ACTION, COMMAND } from '../../platform/slack/ids';
-import { resolveApp, resolveFailureMessage } from '../evidence/rules/resolveApp';
+import { isGroupId } from '../../kernel/people';
+import { resolveApp, resolveFailureMessage, splitAppArgs } from '../evidence';
 import type { AccessVerdict } from '../../platform/slack/access';
 import { createAfterAckGate } from '../../platform/slack/afterAck';
 import { warnUndelivered } from '../../platform/slack/transport';
@@ -132,19 +132,6 @@ const USAGE: Record<RequestAction, string> = {
 
 export function newRequestId(): string {
   return `R${randomBytes(5).toString('hex').toUpperCase()}`;
-}
-
-/** Splits `<app> <reason>`: a quoted app, else the longest leading words naming an app exactly. */
-export function splitAppAndReason(args: string, apps: readonly TrackedApp[]): { query: string; reason: string; exactHit?: TrackedApp } {
-  const quoted = /^(["“”'`])(.+?)(["“”'`])(?:\s+|$)(.*)$/s.exec(args.trim());
-  if (quoted) return { query: quoted[2]!.trim(), reason: (quoted[4] ?? '').trim() };
-  const words = args.trim().split(/\s+/).filter(Boolean);
-  for (let n = words.length; n >= 1; n--) {
-    const query = words.slice(0, n).join(' ');
-    const hit = resolveApp(query, apps, { exact: true });
-    if (hit.ok) return { query, reason: words.slice(n).join(' '), exactHit: hit.app };
-  }
-  return { query: words[0] ?? '', reason: words.slice(1).join(' ') };
 }
 
 /** What a card shows changes exactly when the status or the number of signatures does. */
@@ -480,15 +467,12 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   function openCommand(action: RequestAction) {
     return async (ctx: CommandContext): Promise<SlackMessage> => {
       const apps = await s.apps.list();
-      const { query, reason, exactHit } = splitAppAndReason(ctx.args, apps);
-      let app = exactHit;
-      if (!app) {
-        // A request names its app exactly (id or full name): a partial name gets the apps it
-        // could mean, never a guess. For remove, typing it is also the confirmation (SPEC §2).
-        const res = resolveApp(query, apps, { exact: true });
-        if (!res.ok) return resolveFailureMessage(res, { usage: USAGE[action] });
-        app = res.app;
-      }
+      const { query, rest: reason } = splitAppArgs(ctx.args, apps);
+      // A request names its app exactly (id or full name): a partial name gets the apps it
+      // could mean, never a guess. For remove, typing it is also the confirmation (SPEC §2).
+      const res = resolveApp(query, apps, { exact: true });
+      if (!res.ok) return resolveFailureMessage(res, { usage: USAGE[action] });
+      const app = res.app;
       if (reason.trim() === '') {
         // No reason typed: a form asks for it (the trigger lasts 3 s, so this comes first).
         if (requestForm && ctx.triggerId && (await requestForm.open(ctx.triggerId, action, app, ctx.userId))) {

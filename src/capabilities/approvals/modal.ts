@@ -10,16 +10,16 @@
  * come back into the modal as field errors.
  */
 import type { App, BlockAction, BlockButtonAction, BlockOverflowAction, types } from '@slack/bolt';
-import type { TrackedApp } from '../evidence/rules/app';
+import { REQUEST_TITLE as TITLE, type TrackedApp } from '../evidence';
 import type { RequestEvidence } from './rules/approval';
 import { truncate } from '../../kernel/format';
 import type { RequestAction } from './rules/request';
-import type { Services } from '../../services';
+import type { ApprovalServices as Services } from './services';
 import type { ApprovalFlow, OpenOutcome, RequestForm } from './flow';
-import { button, notice, section, type Block } from '../../platform/slack/blocks';
+import { notice, section, type Block } from '../../platform/slack/blocks';
 import { HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../platform/slack/ids';
 import { ACTION_TITLE, evidenceFields, whatWillHappen } from './views/card';
-import { inline, stateText } from '../evidence/views/status';
+import { inline, stateText } from '../evidence';
 
 export type ModalView = types.ModalView;
 
@@ -31,23 +31,7 @@ export const REASON_MAX = 500;
 /** A submission whose request takes longer than this is answered "working on it" (Slack waits 3 s). */
 const SUBMIT_BUDGET_MS = 2_000;
 
-const TITLE: Record<RequestAction, string> = { disable: 'Request disable', enable: 'Request enable', remove: 'Request removal' };
-
 const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
-
-/** Which requests make sense for an app in its state (the modal re-checks everything anyway). */
-export function requestActionsFor(app: Pick<TrackedApp, 'state'>): RequestAction[] {
-  if (app.state === 'active') return ['disable'];
-  if (app.state === 'disabled') return ['enable', 'remove'];
-  return [];
-}
-
-/** The Request buttons of the app detail (value: the app id). */
-export function requestButtons(app: TrackedApp): types.Button[] {
-  return requestActionsFor(app).map((action) =>
-    button(TITLE[action], REQUEST_ACTION[action], app.appId, action === 'remove' ? 'danger' : undefined),
-  );
-}
 
 /** What the modal is about, as kept in `private_metadata`: nothing else is read from it. */
 export function modalMetadata(action: RequestAction, appId: string): string {

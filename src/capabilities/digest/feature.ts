@@ -9,12 +9,13 @@
  *    feature, which owns opening requests; this feature only draws it.
  */
 import type { Job } from 'bullmq';
-import type { ApprovalRequest } from '../approvals/rules/request';
+import type { ApprovalRequest } from '../approvals';
 import { weakenedSettings } from '../../kernel/settings';
-import type { Feature, Services } from '../../services';
+import type { Feature } from '../../platform/feature';
+import type { DigestServices as Services } from './services';
 import { createNativeSupport } from '../../platform/slack/native';
 import { notice } from '../../platform/slack/blocks';
-import { createRequestStore } from '../approvals/stores/requests';
+import { createRequestStore } from '../approvals';
 import { createAlerts, type Alerts } from './jobs/alerts';
 import {
   DIGEST_JOB,

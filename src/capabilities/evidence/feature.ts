@@ -10,13 +10,14 @@
 import type { TrackedApp } from './rules/app';
 import { weakenedSettings } from '../../kernel/settings';
 import { lastNDays, truncate } from '../../kernel/format';
-import type { Feature, Services } from '../../services';
+import type { Feature } from '../../platform/feature';
+import type { EvidenceServices as Services } from './services';
 import { createPollProcessor, enqueuePoll, POLL_JOB, schedulePolls, type EnqueueOutcome } from './jobs/pollJob';
 import { message, notice, section, serializeOnce, type SlackMessage } from '../../platform/slack/blocks';
 import type { CommandContext, CommandHandler } from '../../platform/slack/commands';
 import { COMMAND } from '../../platform/slack/ids';
 import { warnUndelivered } from '../../platform/slack/transport';
-import { candidateLines, resolveApp, resolveFailureMessage, unquote, type Resolution } from './rules/resolveApp';
+import { candidateLines, resolveApp, resolveFailureMessage, splitAppArgs, unquote, type Resolution } from './rules/resolveApp';
 import { renderAppDetail } from './views/appDetail';
 import { callerHints } from './rules/callers';
 import { detailedAppIds, inline, renderStatus, type StatusAppRow, type StatusModel } from './views/status';
@@ -55,22 +56,6 @@ const EMPTY_WINDOW: UsageWindow = {
 };
 
 const usageNotice = (sub: keyof typeof USAGE, lead?: string) => notice(`${lead ? `${lead}\n` : ''}Usage: ${USAGE[sub]}`);
-
-/**
- * Splits `<app> <rest>` when app names hold spaces: a quoted app first, then the longest run of
- * leading words that is an exact id or full name, else the first word.
- */
-export function splitAppArgs(args: string, apps: ReadonlyArray<{ appId: string; name: string }>): { query: string; rest: string } {
-  const text = args.trim();
-  const quoted = /^(["“”'`])(.+?)(["“”'`])(?:\s+([\s\S]*))?$/.exec(text);
-  if (quoted) return { query: quoted[2]!.trim(), rest: (quoted[4] ?? '').trim() };
-  const words = text.split(/\s+/).filter(Boolean);
-  for (let k = words.length; k >= 1; k--) {
-    const query = words.slice(0, k).join(' ');
-    if (resolveApp(query, apps, { exact: true }).ok) return { query, rest: words.slice(k).join(' ') };
-  }
-  return { query: words[0] ?? '', rest: words.slice(1).join(' ') };
-}
 
 export function createEvidenceFeature(services: Services, options: EvidenceOptions = {}): Feature {
   const { config, apps, usage, audit, log } = services;

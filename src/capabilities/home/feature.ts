@@ -12,13 +12,14 @@
  */
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { weakenedSettings } from '../../kernel/settings';
-import type { StoredRequest } from '../approvals/rules/approval';
-import type { Feature, Services } from '../../services';
+import type { StoredRequest } from '../approvals';
+import type { Feature } from '../../platform/feature';
+import type { HomeServices as Services } from './services';
 import { HOME_ACTION } from '../../platform/slack/ids';
 import { notForYouHome, renderHome, type HomeAppRow, type HomeView } from './views/home';
 import { readDashboardEpoch } from '../../platform/redis/statusEpoch';
-import type { RequestStore } from '../approvals/stores/requests';
-import type { UsageWindow } from '../evidence/stores/usage';
+import type { RequestStore } from '../approvals';
+import type { UsageWindow } from '../evidence';
 import { getPause } from '../../platform/zoom/client';
 
 export const HOME_JOB = 'home-refresh';

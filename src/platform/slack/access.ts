@@ -6,8 +6,9 @@
  * costs one lookup; when Slack cannot answer, the answer is no, with a sentence that says so.
  */
 import type { webApi } from '@slack/bolt';
-import { accountRefusal, isGroupId, type InstalledIn, type SlackUserFacts } from '../../capabilities/approvals/rules/approval';
+import { accountRefusal, isGroupId, type InstalledIn, type SlackUserFacts } from '../../kernel/people';
 import type { Logger } from '../../log';
+import type { Clock } from '../../kernel/clock';
 
 /** What a person must be for an action. */
 export type Role = 'anyone' | 'member' | 'admin' | 'approver';
@@ -42,7 +43,7 @@ function slackError(err: unknown): string {
  * A small time-bounded cache whose lookups in flight are shared. Only answers that `keep`
  * approves are kept: a Slack outage must not be remembered for a minute.
  */
-function cached<T>(ttlMs: number, clock: () => number, load: (key: string) => Promise<T>, keep: (value: T) => boolean) {
+function cached<T>(ttlMs: number, clock: Clock, load: (key: string) => Promise<T>, keep: (value: T) => boolean) {
   const values = new Map<string, { at: number; value: T }>();
   const inflight = new Map<string, Promise<T>>();
   return (key: string): Promise<T> => {
@@ -75,7 +76,7 @@ export function createAccess(deps: {
   admins: readonly string[];
   installed: () => InstalledIn;
   log: Logger;
-  clock: () => number;
+  clock: Clock;
 }): Access {
   const { log } = deps;
   const answered = (v: { ok: boolean }) => v.ok;

@@ -10,6 +10,7 @@ import type { Logger } from '../../log';
 import type { Metrics } from '../../metrics';
 import type { Keys } from '../redis/keys';
 import { statusEpochKey, withStatusBump } from '../redis/statusEpoch';
+import type { Clock } from '../../kernel/clock';
 
 /** Records a success; moves the status epoch only when a problem was on record for that method. */
 const RECORD_OK = `
@@ -99,7 +100,7 @@ export function createSlackClient(deps: {
   keys: Keys;
   log: Logger;
   metrics: Metrics;
-  clock: () => number;
+  clock: Clock;
 }): { client: webApi.WebClient; health: SlackHealth } {
   const health = createSlackHealth(deps.redis, deps.keys);
   const log = deps.log.child({ component: 'slack-api' });

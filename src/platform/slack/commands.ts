@@ -14,6 +14,7 @@ import { warnUndelivered } from './transport';
 import { helpMessage } from './help';
 import { notice, serializedOf, type SlackMessage } from './blocks';
 import { fallbackOf, sendWithFallback, type NativeSupport } from './native';
+import type { Clock } from '../../kernel/clock';
 
 export const SUBCOMMANDS = [
   'status', 'app', 'track', 'untrack', 'owner', 'migrated', 'disable', 'enable', 'remove',
@@ -95,7 +96,7 @@ export function registerCommands(
   deps: {
     log: Logger;
     metrics: Metrics;
-    clock: () => number;
+    clock: Clock;
     /**
      * HTTP mode: an answer serialized once (serializeOnce) is acked as its JSON text; the HTTP
      * server declares every slash-command answer JSON. (In Socket Mode an ack is an object.)

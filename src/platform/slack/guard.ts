@@ -12,6 +12,7 @@ import { parse as parseQuery } from 'node:querystring';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HTTPModuleFunctions } from '@slack/bolt';
 import type { Logger } from '../../log';
+import type { Clock } from '../../kernel/clock';
 
 /** Slack's own replay window, applied in both directions. */
 export const MAX_CLOCK_SKEW_S = 300;
@@ -34,7 +35,7 @@ export interface GuardOptions {
   signingSecret: string;
   /** The installed workspace and, on Enterprise Grid, its org (from auth.test), when known. */
   install: () => Installation;
-  clock: () => number;
+  clock: Clock;
   log: Logger;
   bodyLimit?: number;
 }

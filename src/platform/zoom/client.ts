@@ -29,6 +29,7 @@ import {
 } from './errors';
 import { createTokenCache, type RawAnswer } from './token';
 import type { CallLogPage, LogDuration, ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomAppUsage, ZoomCallLog } from './types';
+import type { Clock } from '../../kernel/clock';
 
 export interface ZoomRequestInfo {
   /** Template such as `GET /marketplace/apps/{appId}/api_call_logs`, or `POST /oauth/token`. */
@@ -44,7 +45,7 @@ export interface ZoomClientOptions {
   redis: Redis;
   keys: Keys;
   log: Logger;
-  clock: () => number;
+  clock: Clock;
   /** Registers fetched access tokens with the log scrubber. */
   addSecret(secret: string): void;
   /** Per HTTP request (ms). Default 15000. */

@@ -14,6 +14,7 @@ import type { ZoomAccount } from '../../config';
 import type { Logger } from '../../log';
 import type { Keys } from '../redis/keys';
 import { TOKEN_ENDPOINT, ZoomError, errorFromResponse, readErrorBody } from './errors';
+import type { Clock } from '../../kernel/clock';
 
 /** An HTTP answer, body unparsed. */
 export interface RawAnswer {
@@ -75,7 +76,7 @@ export interface TokenCacheOptions {
   redis: Redis;
   keys: Keys;
   log: Logger;
-  clock: () => number;
+  clock: Clock;
   /** Registers a fetched token with the log scrubber before anything else sees it. */
   addSecret(token: string): void;
   /**

@@ -2,12 +2,13 @@
  * Two-person sign-off rules (SPEC §5.2), as pure functions of data and a time passed in.
  * Slack, Redis and Zoom answers arrive here as plain values; nothing here does I/O.
  */
-import type { TrackedApp } from '../../evidence/rules/app';
-import type { ReadHealth } from '../../evidence/stores/usage';
+import type { TrackedApp } from '../../evidence';
+import type { ReadHealth } from '../../evidence';
 import { formatDuration } from '../../../kernel/duration';
-import { degradedReasons, removalRefusal } from '../../evidence/rules/evidenceQuality';
+import { degradedReasons, removalRefusal } from '../../evidence';
 import { escapeMrkdwn } from '../../../kernel/format';
 import type { ApprovalRequest, RequestAction, RequestStatus } from './request';
+import { isGroupId } from '../../../kernel/people';
 
 /** What the card shows about an app, captured when the request is opened (SPEC §5.1). */
 export interface RequestEvidence {
@@ -88,7 +89,6 @@ export function approverPool(approvers: readonly string[], requester: string, gr
   return { known: people.size, openEnded, notes };
 }
 
-export const isGroupId = (id: string): boolean => id.startsWith('S');
 
 export interface OpenInput {
   action: RequestAction;
@@ -149,42 +149,6 @@ export function canOpen(input: OpenInput): Verdict {
 }
 
 const refuse = (code: RefusalCode, reason: string): Verdict => ({ ok: false, code, reason });
-
-/** What Slack's `users.info` says about a person (the fields we judge). */
-export interface SlackUserFacts {
-  deleted?: boolean;
-  is_bot?: boolean;
-  is_restricted?: boolean;
-  is_ultra_restricted?: boolean;
-  team_id?: string;
-  /** Enterprise Grid: the org the account belongs to and the workspaces it is in. */
-  enterprise_user?: { enterprise_id?: string; teams?: string[] };
-}
-
-/** Where zoomjwt is installed: a workspace and, on Enterprise Grid, its org. */
-export interface InstalledIn {
-  teamId?: string;
-  enterpriseId?: string;
-}
-
-/**
- * Why a Slack account is not a full member of the installed workspace, or undefined when it is
- * (SPEC §5.5). On Enterprise Grid `users.info` reports the org (or one fixed workspace) as
- * `team_id`, so membership is judged by `enterprise_user` there: a member of the installed
- * workspace's org counts (the org's members are the installed workspace's people, whichever
- * workspace `team_id` names); someone from another org never does.
- */
-export function accountRefusal(user: SlackUserFacts, at: InstalledIn): string | undefined {
-  if (user.deleted) return 'your Slack account is deactivated';
-  if (user.is_bot) return 'bots cannot act in zoomjwt';
-  if (user.is_restricted || user.is_ultra_restricted) return 'guest accounts cannot act in zoomjwt';
-  const org = user.enterprise_user?.enterprise_id;
-  // A Grid account: its org decides. (A workspace on Grid has its org in auth.test; one that is
-  // not on Grid has no org members, only people of other orgs in shared channels.)
-  if (org !== undefined && org !== '') return org === at.enterpriseId ? undefined : 'your account belongs to another Enterprise Grid org';
-  if (at.teamId && user.team_id && user.team_id !== at.teamId) return 'your account belongs to another workspace';
-  return undefined;
-}
 
 export type ClickVerdict =
   | { ok: true }

@@ -1,6 +1,7 @@
 /** Approval requests (SPEC §5). Shared by the request store, the card views, executions and the digest. */
+import type { RequestAction } from '../../evidence';
 
-export type RequestAction = 'disable' | 'enable' | 'remove';
+export type { RequestAction };
 
 export type RequestStatus =
   | 'pending'

@@ -15,7 +15,7 @@
  * script, so neither is ever recorded without the other.
  */
 import type { Redis } from 'ioredis';
-import type { LifecycleState, TrackedApp } from '../../evidence/rules/app';
+import type { LifecycleState, TrackedApp } from '../../evidence';
 import type { ApprovalRequest, RequestStatus, Signature } from '../rules/request';
 import { OPEN_STATUSES, OPERATOR_STEP_TTL_MS, type RequestEvidence, type StoredRequest } from '../rules/approval';
 import type { Keys } from '../../../platform/redis/keys';

@@ -7,7 +7,7 @@ import type { types } from '@slack/bolt';
 import { actionPhrase, operatorDeadlineOf, operatorSteps, type StoredRequest } from '../rules/approval';
 import { formatDuration } from '../../../kernel/duration';
 import { escapeMrkdwn, formatCount, timeAgo, timeUntil, truncate } from '../../../kernel/format';
-import { MARKETPLACE_CREATED_APPS_URL } from '../../evidence/rules/integrations';
+import { MARKETPLACE_CREATED_APPS_URL } from '../../evidence';
 import type { RequestStatus } from '../rules/request';
 import { ACTION } from '../../../platform/slack/ids';
 import { actions, button, context, divider, fields, header, message, section, type Block, type SlackMessage } from '../../../platform/slack/blocks';

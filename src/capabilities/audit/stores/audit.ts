@@ -38,6 +38,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../../platform/redis/keys';
+import type { Clock } from '../../../kernel/clock';
 
 export const AUDIT_TYPES = [
   'app.tracked',
@@ -412,7 +413,7 @@ const short = (hash: string) => hash.slice(0, 12);
 export interface AuditLogDeps {
   redis: Redis;
   keys: Keys;
-  clock: () => number;
+  clock: Clock;
   /**
    * AUDIT_KEY: chain new entries with HMAC-SHA256 under it, and check keyed entries with it.
    * Without it, entries are chained with plain SHA-256 and a keyed log cannot be appended to.

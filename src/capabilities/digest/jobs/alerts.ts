@@ -13,17 +13,18 @@
 import type { Redis } from 'ioredis';
 import type { webApi } from '@slack/bolt';
 import { escapeMrkdwn, formatCount, timeAgo, truncate } from '../../../kernel/format';
-import { MARKETPLACE_CREATED_APPS_URL } from '../../evidence/rules/integrations';
-import type { TrackedApp } from '../../evidence/rules/app';
+import { MARKETPLACE_CREATED_APPS_URL } from '../../evidence';
+import type { TrackedApp } from '../../evidence';
 import type { Logger } from '../../../log';
 import { actions, button, message, section, type SlackMessage } from '../../../platform/slack/blocks';
 import { ACTION, COMMAND } from '../../../platform/slack/ids';
-import type { AppStore } from '../../evidence/stores/apps';
-import type { AuditLog } from '../../audit/stores/audit';
-import type { HealthStore } from '../../evidence/stores/health';
+import type { AppStore } from '../../evidence';
+import type { AuditLog } from '../../audit';
+import type { HealthStore } from '../../evidence';
 import type { Keys } from '../../../platform/redis/keys';
-import type { UsageStore } from '../../evidence/stores/usage';
-import type { PollEvent } from '../../evidence/jobs/pollAccount';
+import type { UsageStore } from '../../evidence';
+import type { PollEvent } from '../../evidence';
+import type { Clock } from '../../../kernel/clock';
 
 /** Polling counts as "failing for an hour" from this long after the first failure (ms). */
 export const POLL_FAILING_ALERT_MS = 3_600_000;
@@ -41,7 +42,7 @@ export interface AlertDeps {
   health: HealthStore;
   audit: AuditLog;
   log: Logger;
-  clock: () => number;
+  clock: Clock;
   channel: string;
 }
 

@@ -29,9 +29,9 @@ import {
   type DigestModel,
 } from '../views/digest';
 import { lastNDays } from '../../../kernel/format';
-import type { DailyUsage } from '../../evidence/stores/usage';
-import { guessIntegrations } from '../../evidence/rules/integrations';
-import type { ApprovalRequest } from '../../approvals/rules/request';
+import type { DailyUsage } from '../../evidence';
+import { guessIntegrations } from '../../evidence';
+import type { ApprovalRequest } from '../../approvals';
 import type { Keys } from '../../../platform/redis/keys';
 import type { AlertDeps } from './alerts';
 import { sendWithFallback, type NativeSupport } from '../../../platform/slack/native';
@@ -81,6 +81,7 @@ export interface DigestRunResult {
 
 /** Another runner holds the day's claim and has not stored its message yet: retry later. */
 export class DigestBusyError extends Error {
+  readonly code = 'digest_busy';
   constructor(readonly date: string) {
     super(`the digest for ${date} is being posted by another runner; retrying later`);
     this.name = 'DigestBusyError';

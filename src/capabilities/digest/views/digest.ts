@@ -8,15 +8,15 @@
  * lists are cut to a fixed number of lines per section, the rest is summarised with a count and a
  * pointer to `/zoomjwt status` or `/zoomjwt app <name>`.
  */
-import type { CandidateApp, LifecycleState } from '../../evidence/rules/app';
-import { candidateLines } from '../../evidence/rules/zoomUsage';
+import type { CandidateApp, LifecycleState } from '../../evidence';
+import { callsChart, candidateLines } from '../../evidence';
 import { escapeMrkdwn, formatCount, localDate, sparkline, timeAgo, timeUntil, trend, truncate } from '../../../kernel/format';
-import type { ApprovalRequest } from '../../approvals/rules/request';
+import type { ApprovalRequest } from '../../approvals';
 import { LIMITS, context, divider, header, message, section, type Block, type SlackMessage } from '../../../platform/slack/blocks';
 import { COMMAND } from '../../../platform/slack/ids';
-import type { PollHealth } from '../../evidence/stores/health';
-import type { DailyUsage } from '../../evidence/stores/usage';
-import { callsChart, withFallback } from '../../../platform/slack/native';
+import type { PollHealth } from '../../evidence';
+import type { DailyUsage } from '../../evidence';
+import { withFallback } from '../../../platform/slack/native';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;

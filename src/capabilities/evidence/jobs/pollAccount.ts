@@ -34,6 +34,7 @@ import { HOUR_MS, type ReadState, type UsageStore } from '../stores/usage';
 import { ZoomError, ZoomPausedError } from '../../../platform/zoom/errors';
 import type { ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomAppUsage } from '../../../platform/zoom/types';
 import { pollApp } from './pollApp';
+import type { Clock } from '../../../kernel/clock';
 
 export type PollEvent =
   | { type: 'app_gone'; account: string; appId: string; name: string }
@@ -78,7 +79,7 @@ export interface PollAccountDeps {
   apps: AppStore;
   usage: UsageStore;
   health: HealthStore;
-  clock: () => number;
+  clock: Clock;
   log: Logger;
   onEvent?: (event: PollEvent) => void | Promise<void>;
   /** Per app, stop each read after this many pages (it resumes next poll). */

@@ -42,6 +42,7 @@ import {
   type ReadState,
   type UsageStore,
 } from '../stores/usage';
+import type { Clock } from '../../../kernel/clock';
 
 /** Zoom's maximum page size for call logs. */
 export const CALL_LOG_PAGE_SIZE = 100;
@@ -80,7 +81,7 @@ export interface PollAppResult {
 export interface PollAppDeps {
   zoom: ZoomApi;
   usage: UsageStore;
-  clock: () => number;
+  clock: Clock;
   log: Logger;
   appId: string;
   /** Stop after this many pages (the read stays resumable). */

@@ -12,7 +12,7 @@
 import type { Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../log';
-import type { Services } from '../../../services';
+import type { EvidenceServices as Services } from '../services';
 import { READ_LOCK_TTL_MS, type UsageStore } from '../stores/usage';
 import { pollAccount, type PollAccountResult } from './pollAccount';
 import { RELEASE_IF_HELD, RENEW_IF_HELD } from '../../../platform/redis/lease';

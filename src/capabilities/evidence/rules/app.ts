@@ -4,6 +4,16 @@ import type { ZoomAppUsage } from '../../../platform/zoom/types';
 
 export type LifecycleState = 'active' | 'disabled' | 'removed';
 
+/** What a person may ask to do to an app's lifecycle; each needs sign-off (approvals). */
+export type RequestAction = 'disable' | 'enable' | 'remove';
+
+/** Which requests make sense for an app in its state (the request form re-checks everything anyway). */
+export function requestActionsFor(app: Pick<TrackedApp, 'state'>): RequestAction[] {
+  if (app.state === 'active') return ['disable'];
+  if (app.state === 'disabled') return ['enable', 'remove'];
+  return [];
+}
+
 export interface TrackedApp {
   appId: string;
   /** Account name from config (`default` for the single-account form). */

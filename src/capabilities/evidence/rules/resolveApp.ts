@@ -129,3 +129,20 @@ export function resolveFailureMessage(
       : `${result.reason === 'unknown' ? 'No tracked app matches' : result.reason === 'ambiguous' ? 'Several apps match' : 'Not an exact match for'} "${escapeMrkdwn(truncate(result.query, 80))}"`;
   return message(fallback, [section(text)]);
 }
+
+/**
+ * Splits `<app> <rest>` when app names hold spaces: a quoted app first, then the longest run of
+ * leading words that is an exact id or full name, else the first word. The one splitter of every
+ * command that takes an app and then free text (`owner`, `migrated`, `disable|enable|remove`).
+ */
+export function splitAppArgs(args: string, apps: ReadonlyArray<{ appId: string; name: string }>): { query: string; rest: string } {
+  const text = args.trim();
+  const quoted = /^(["“”'`])(.+?)(["“”'`])(?:\s+([\s\S]*))?$/.exec(text);
+  if (quoted) return { query: quoted[2]!.trim(), rest: (quoted[4] ?? '').trim() };
+  const words = text.split(/\s+/).filter(Boolean);
+  for (let k = words.length; k >= 1; k--) {
+    const query = words.slice(0, k).join(' ');
+    if (resolveApp(query, apps, { exact: true }).ok) return { query, rest: words.slice(k).join(' ') };
+  }
+  return { query: words[0] ?? '', rest: words.slice(1).join(' ') };
+}

@@ -268,6 +268,7 @@ export interface UsageStore {
 }
 
 export class ReadLockLostError extends Error {
+  readonly code = 'read_lock_lost';
   constructor(readonly appId: string) {
     super(`read lock for app ${appId} was lost (another poll took over)`);
     this.name = 'ReadLockLostError';

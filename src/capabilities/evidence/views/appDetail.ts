@@ -11,13 +11,14 @@ import type { ZoomAppUsage } from '../../../platform/zoom/types';
 import { degradedSentence } from '../rules/evidenceQuality';
 import { auditSummaryMrkdwn, formatCount, sparkline, timeAgo, truncate } from '../../../kernel/format';
 import { GENERIC_MIGRATION_GUIDE, guessIntegrations, type IntegrationGuess, type MigrationGuide } from '../rules/integrations';
-import type { AuditEntry } from '../../audit/stores/audit';
+import type { AuditEntry } from '../../audit';
 import type { DailyUsage, EndpointUsage, SinceCount, UsageSummary, UsageWindow } from '../stores/usage';
 import { COMMAND } from '../../../platform/slack/ids';
 import { LIMITS, actions, context, header, message, section, type Block, type SlackMessage } from '../../../platform/slack/blocks';
-import { requestButtons } from '../../approvals/modal';
+import { requestButtons } from './requestButtons';
 import { inline, stateText, utcMinute } from './status';
-import { callsChart, tableBlock, withFallback } from '../../../platform/slack/native';
+import { tableBlock, withFallback } from '../../../platform/slack/native';
+import { callsChart } from './charts';
 
 export interface AppDetailModel {
   app: TrackedApp;

@@ -9,16 +9,16 @@
  */
 import type { types } from '@slack/bolt';
 import type { ActionsMode } from '../../../config';
-import type { CandidateApp, TrackedApp } from '../../evidence/rules/app';
-import { candidateLines } from '../../evidence/rules/zoomUsage';
-import type { StoredRequest } from '../../approvals/rules/approval';
+import type { CandidateApp, TrackedApp } from '../../evidence';
+import { candidateLines } from '../../evidence';
+import type { StoredRequest } from '../../approvals';
 import { formatCount, timeAgo, timeUntil, truncate } from '../../../kernel/format';
-import type { PollHealth } from '../../evidence/stores/health';
-import type { UsageSummary, UsageWindow } from '../../evidence/stores/usage';
+import type { PollHealth } from '../../evidence';
+import type { UsageSummary, UsageWindow } from '../../evidence';
 import { button, context, divider, header, section, type Block } from '../../../platform/slack/blocks';
 import { COMMAND, HOME_ACTION, REQUEST_ACTION } from '../../../platform/slack/ids';
-import { ACTION_TITLE } from '../../approvals/views/card';
-import { formatSpan, healthLine, inline, modeLine, orderForStatus, stateText, utcMinute } from '../../evidence/views/status';
+import { ACTION_TITLE } from '../../approvals';
+import { formatSpan, healthLine, inline, modeLine, orderForStatus, stateText, utcMinute } from '../../evidence';
 
 export type HomeView = types.HomeView;
 

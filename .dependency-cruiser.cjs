@@ -48,7 +48,7 @@ module.exports = {
       comment: 'Rules, models and views decide and draw; they import no Redis, BullMQ or Bolt at run time.',
       severity: 'error',
       from: { path: pure },
-      to: { path: '^node_modules/(ioredis|bullmq|@slack/bolt)/', dependencyTypesNot: ['type-only'] },
+      to: { path: '(^|/)node_modules/(ioredis|bullmq|@slack/bolt)/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'redis-only-in-stores',
@@ -60,7 +60,7 @@ module.exports = {
         path: '^src/',
         pathNot: ['/stores/', '^src/platform/redis/', '^src/platform/queue/'],
       },
-      to: { path: '^node_modules/ioredis/', dependencyTypesNot: ['type-only'] },
+      to: { path: '(^|/)node_modules/ioredis/', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'dev-stays-out-of-src',

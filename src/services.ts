@@ -6,7 +6,5 @@
  */
 import type { EvidenceServices } from './capabilities/evidence';
 
-export type { Clock } from './kernel/clock';
-export type { Feature, Platform } from './platform/feature';
 
 export type Services = EvidenceServices;

@@ -2,12 +2,12 @@
  * The product's capabilities, in the order they plug in. Each feature owns its commands,
  * listeners, job processors and schedulers; main.ts only merges them.
  */
-import type { Feature, Services } from '../services';
-import { createRequestStore } from './approvals/stores/requests';
-import { createApprovalsFeature } from './approvals/feature';
-import { createDigestFeature } from './digest/feature';
-import { createEvidenceFeature } from './evidence/feature';
-import { createHomeFeature } from './home/feature';
+import type { Feature } from '../platform/feature';
+import type { Services } from '../services';
+import { createApprovalsFeature, createRequestStore } from './approvals';
+import { createDigestFeature } from './digest';
+import { createEvidenceFeature } from './evidence';
+import { createHomeFeature } from './home';
 
 export function createFeatures(services: Services): Feature[] {
   const requests = createRequestStore(services.redis, services.keys);

@@ -1,2 +1,2 @@
 /** Digest: the daily message and the evidence alerts. Its public face. */
-export { createDigestFeature, type DigestFeatureOptions } from './feature';
+export { createDigestFeature } from './feature';

@@ -3,16 +3,16 @@
  * (`status`, `app`, the poll jobs, `track`/`untrack`/`owner`/`migrated`/`poll`). Its public face:
  * what the other capabilities may use.
  */
-export { createEvidenceFeature, type EvidenceOptions } from './feature';
+export { createEvidenceFeature } from './feature';
 export type { EvidenceServices, EvidenceStores } from './services';
-export { createEventBus, type EventBus } from './events';
-export { requestActionsFor, type CandidateApp, type LifecycleState, type RequestAction, type TrackedApp } from './rules/app';
+export { createEventBus } from './events';
+export type { CandidateApp, LifecycleState, RequestAction, TrackedApp } from './rules/app';
 export { guessIntegrations, MARKETPLACE_CREATED_APPS_URL } from './rules/integrations';
 export { candidateLines } from './rules/zoomUsage';
 export { degradedReasons, removalRefusal } from './rules/evidenceQuality';
 export { resolveApp, resolveFailureMessage, splitAppArgs } from './rules/resolveApp';
 export { formatSpan, healthLine, inline, modeLine, orderForStatus, stateText, utcMinute } from './views/status';
-export { REQUEST_TITLE, requestButtons } from './views/requestButtons';
+export { REQUEST_TITLE } from './views/requestButtons';
 export { callsChart } from './views/charts';
 export { createAppStore, type AppStore } from './stores/apps';
 export { createHealthStore, type HealthStore, type PollHealth } from './stores/health';

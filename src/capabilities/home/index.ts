@@ -1,2 +1,2 @@
 /** Home: the App Home tab, what each visitor sees of the apps and of their requests. */
-export { createHomeFeature, type HomeFeature } from './feature';
+export { createHomeFeature } from './feature';

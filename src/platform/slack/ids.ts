@@ -12,8 +12,6 @@ export const ACTION = {
   alertRequestEnable: 'alert_request_enable',
 } as const;
 
-export type ActionId = (typeof ACTION)[keyof typeof ACTION];
-
 /**
  * Ids of the Home tab and the request modals (issue 16). Not part of SPEC §7's contract: the
  * contract ids above stay as they are.

@@ -175,10 +175,6 @@ export function errorFromTransport(ctx: {
   });
 }
 
-export function isZoomError(err: unknown): err is ZoomError {
-  return err instanceof ZoomError;
-}
-
 /** Zoom's error body, as far as it can be read. */
 export interface ZoomErrorBody {
   code?: number;

@@ -33,12 +33,9 @@ export interface StoredRequest extends ApprovalRequest {
   endedAt?: number;
 }
 
-/** Statuses after which nothing more happens to a request. */
-export const TERMINAL_STATUSES: readonly RequestStatus[] = ['rejected', 'cancelled', 'expired', 'executed', 'aborted', 'failed'];
 /** Statuses in which a request still holds its (app, action) lock. */
 export const OPEN_STATUSES: readonly RequestStatus[] = ['pending', 'approved', 'awaiting_operator'];
 
-export const isTerminal = (status: RequestStatus): boolean => TERMINAL_STATUSES.includes(status);
 
 /** Approvals a new request needs: enable is a rollback and needs one (SPEC §5.2 rule 2). */
 export function requiredApprovals(action: RequestAction, configured: number): number {

@@ -15,7 +15,7 @@ import type { Logger } from '../../../log';
 import type { EvidenceServices as Services } from '../services';
 import { READ_LOCK_TTL_MS, type UsageStore } from '../stores/usage';
 import { pollAccount, type PollAccountResult } from './pollAccount';
-import { RELEASE_IF_HELD, RENEW_IF_HELD } from '../../../platform/redis/lease';
+import { acquirePollLock, isPollRunning, POLL_LOCK_TTL_MS, releasePollLock, renewPollLock } from '../stores/pollLock';
 import type { Processor } from '../../../platform/queue/queues';
 
 export const POLL_JOB = 'poll';
@@ -28,8 +28,6 @@ export const pollSchedulerId = (account: string) => `poll:${account}`;
 /** Deduplication id of an on-demand poll (BullMQ job ids may not hold ':'). */
 export const pollDedupId = (account: string) => `poll-now-${account}`;
 
-/** The lock lives this long without a heartbeat (ms): a crashed worker frees it within a minute. */
-const LOCK_TTL_MS = 60_000;
 const LOCK_RENEW_MS = 20_000;
 
 
@@ -78,14 +76,8 @@ export type PollJobResult =
 
 type PollDeps = Pick<Services, 'config' | 'log' | 'clock' | 'redis' | 'keys' | 'metrics' | 'apps' | 'usage' | 'health' | 'zoom' | 'events'>;
 
-function lockKey(deps: Pick<Services, 'keys'>, account: string): string {
-  return deps.keys.k('pollrun', account);
-}
-
-/** Whether a poll of the account is running right now (any process). */
-export async function isPollRunning(deps: Pick<Services, 'redis' | 'keys'>, account: string): Promise<boolean> {
-  return (await deps.redis.exists(lockKey(deps, account))) === 1;
-}
+// The lock is the store's; `/zoomjwt poll` and the tests ask the job whether a poll is running.
+export { isPollRunning };
 
 export function createPollProcessor(deps: PollDeps): Processor {
   return async (job: Job): Promise<PollJobResult> => {
@@ -97,14 +89,13 @@ export function createPollProcessor(deps: PollDeps): Processor {
       log.warn('poll job for an account that is not configured; ignored');
       return { account, skipped: 'unknown_account' };
     }
-    const key = lockKey(deps, account);
-    const token = randomUUID();
-    if ((await deps.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+    const token = await acquirePollLock(deps, account);
+    if (token === null) {
       log.info('a poll of this account is already running; skipped');
       return { account, skipped: 'busy' };
     }
     const heartbeat = setInterval(() => {
-      deps.redis.eval(RENEW_IF_HELD, 1, key, token, LOCK_TTL_MS).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'poll lock renewal failed'));
+      renewPollLock(deps, account, token).catch((err: unknown) => log.warn({ err: { message: (err as Error).message } }, 'poll lock renewal failed'));
     }, LOCK_RENEW_MS);
     heartbeat.unref();
     try {
@@ -128,7 +119,7 @@ export function createPollProcessor(deps: PollDeps): Processor {
       return { ...rest, errors: errors.length };
     } finally {
       clearInterval(heartbeat);
-      await releasePatiently(() => deps.redis.eval(RELEASE_IF_HELD, 1, key, token), LOCK_TTL_MS, log, 'poll lock');
+      await releasePatiently(() => releasePollLock(deps, account, token), POLL_LOCK_TTL_MS, log, 'poll lock');
       // Alerts that compare evidence with the lifecycle (calls after disable, polling failing
       // for an hour) run now rather than on their next scheduled check.
       await deps.events.emit({ type: 'poll_completed', account });

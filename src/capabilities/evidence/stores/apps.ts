@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { CandidateApp, LifecycleState, TrackedApp, ZoomUsageRecord } from '../rules/app';
 import type { Keys } from '../../../platform/redis/keys';
 import { bumpStatusEpoch, withStatusBump } from '../../../platform/redis/statusEpoch';
-import { appUsageKeys } from './usage';
+import { appUsageKeys } from './usageKeys';
 
 /**
  * An untracked app's hash and usage are kept this long (ms), so tracking it again soon brings its

@@ -159,7 +159,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     await seedTrackedApps(services);
 
     const features: Feature[] = createFeatures(services);
-    const commands: CommandTable = Object.assign({}, ...features.map((f) => f.commands ?? {}));
+    const commands: CommandTable = Object.assign({}, ...features.map((f) => f.commands ?? {})) as CommandTable;
     const processors: ProcessorTable = {
       // Proves the queue wiring end to end (tests and probes); no side effects.
       actions: { ping: async (job) => ({ pong: job.data as unknown }) },

@@ -210,7 +210,7 @@ function dataVisualization(block: Obj, at: string, err: Err): void {
     });
     if (points && categories) {
       const labels = points.map((pt) => (isObj(pt) ? pt.label : undefined));
-      if (labels.length !== categories.length || labels.some((l, j) => l !== categories![j])) err(`${sp}/data`, 'labels must match axis_config.categories');
+      if (labels.length !== categories.length || labels.some((l, j) => l !== categories[j])) err(`${sp}/data`, 'labels must match axis_config.categories');
     }
   });
 }

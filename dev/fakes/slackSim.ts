@@ -334,7 +334,7 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
       const failure = queue?.[0];
       if (failure) {
         failure.remaining -= 1;
-        if (failure.remaining <= 0) queue!.shift();
+        if (failure.remaining <= 0) queue.shift();
         if (failure.status === 429) {
           res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(failure.retryAfter ?? 1) });
           res.end(JSON.stringify({ ok: false, error: 'ratelimited' }));

@@ -276,7 +276,7 @@ class LogStore {
     const cap = Math.max(need, this.time.length * 2, 1024);
     const grow = <T extends Float64Array | Uint16Array | Uint8Array | Uint32Array>(old: T, make: (n: number) => T): T => {
       const next = make(cap);
-      next.set(old.subarray(0, this.size) as never);
+      next.set(old.subarray(0, this.size));
       return next;
     };
     this.time = grow(this.time, (n) => new Float64Array(n));

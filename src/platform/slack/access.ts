@@ -83,7 +83,7 @@ export function createAccess(deps: {
   const userInfo = cached<Facts>(ACCESS_CACHE_MS, deps.clock, async (userId) => {
     try {
       const res = await deps.slack.users.info({ user: userId });
-      return { ok: true, user: (res.user ?? {}) as SlackUserFacts };
+      return { ok: true, user: (res.user ?? {}) };
     } catch (err) {
       const code = slackError(err);
       if (code !== 'user_not_found') log.warn({ user: userId, err: { message: code } }, 'users.info failed during an access check');
@@ -119,8 +119,8 @@ export function createAccess(deps: {
     ok: false, code: 'unavailable', message: ':warning: I could not check your Slack account just now, so nothing was done. Try again in a minute.',
   };
 
-  /** Why `userId` is not a full member, undefined when they are, or 'unavailable'. */
-  async function notMember(userId: string): Promise<string | undefined | 'unavailable'> {
+  /** Why `userId` is not a full member, undefined when they are, or 'unavailable' (Slack did not answer). */
+  async function notMember(userId: string): Promise<string | undefined> {
     const facts = await userInfo(userId);
     // Slack's definite "no such person here" is an answer; anything else is Slack not answering.
     if (!facts.ok) return facts.error === 'user_not_found' || facts.error === 'user_not_visible' ? 'Slack does not know your account here' : 'unavailable';

@@ -172,7 +172,7 @@ export function registerCommands(
        */
       const refused = deps.native ? await deps.native.refused().catch(() => true) : true;
       if (refused) {
-        await ack(fallbackOf(first)!);
+        await ack(fallbackOf(first));
         return;
       }
       await ack();

@@ -28,6 +28,8 @@ function toPairs(fields: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined || v === null) continue;
+    // Outside JSON_FIELDS every field is a string, a number or a boolean (StoredRequest's types).
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     out.push(k, JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v));
   }
   return out;
@@ -273,7 +275,7 @@ export function createRequestStore(redis: Redis, keys: Keys): RequestStore {
     fields: Record<string, unknown>,
     opts: { expiryGuard?: 'guard' | 'expire_only'; app?: { appId: string; change: AppChange } } = {},
   ): Promise<TransitionResult> {
-    const appPairs = opts.app ? toPairs(opts.app.change.fields as Record<string, unknown>) : [];
+    const appPairs = opts.app ? toPairs(opts.app.change.fields) : [];
     const reply = (await redis.eval(
       TRANSITION_LUA,
       4,

@@ -321,7 +321,7 @@ export async function pollAccount(deps: PollAccountDeps): Promise<PollAccountRes
     { apps: result.apps, idle: result.idle, requests: result.requests, ingested: result.ingested, complete: result.complete, errors: result.errors.length, ms: clock() - started },
     'poll finished',
   );
-  if (internal !== undefined) throw internal;
+  if (internal !== undefined) throw internal as Error;
   return result;
 }
 

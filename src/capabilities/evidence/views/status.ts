@@ -105,7 +105,7 @@ export function isDetailed(row: Pick<StatusAppRow, 'app' | 'window'>): boolean {
 
 /** The app ids `renderStatus` shows in full, for the caller to read their endpoints. */
 export function detailedAppIds(rows: ReadonlyArray<Pick<StatusAppRow, 'app' | 'window' | 'summary'>>): string[] {
-  return orderForStatus(rows.map((r) => ({ ...r }) as StatusAppRow))
+  return orderForStatus(rows.map((r) => ({ ...r })))
     .filter(isDetailed)
     .slice(0, STATUS_DETAILED_MAX)
     .map((r) => r.app.appId);

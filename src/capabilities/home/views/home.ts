@@ -123,7 +123,7 @@ function appRow(r: HomeAppRow, now: number, soakPeriodMs: number, multi: boolean
       { type: 'mrkdwn', text: `*Soak clock*\n${soakText(app, now, soakPeriodMs)}` },
     ],
     ...(accessory ? { accessory } : {}),
-  } as Block;
+  };
 }
 
 export function pageCount(apps: number): number {

@@ -14,7 +14,8 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { loadAuditVerifyConfig, loadEnvFile, type Config } from '../src/config';
-import { createAuditLog, type VerifyExpectation } from '../src/capabilities/audit/stores/audit';
+import type { VerifyExpectation } from '../src/capabilities/audit/chain';
+import { createAuditLog } from '../src/capabilities/audit/stores/audit';
 import { createKeys } from '../src/platform/redis/keys';
 import { clusterNodeOptions } from '../src/platform/redis/connection';
 

@@ -22,7 +22,7 @@ import { ConfigError, loadConfig, loadRedisConfig } from '../../src/config';
 import { parseDuration } from '../../src/kernel/duration';
 import { enqueuePoll } from '../../src/capabilities/evidence/jobs/pollJob';
 import { start, type Running } from '../../src/main';
-import { JOB as APPROVAL_JOB } from '../../src/capabilities/approvals/flow';
+import { JOB as APPROVAL_JOB } from '../../src/capabilities/approvals/jobs/names';
 import { CONSOLE_HELP, createConsole } from './console';
 import { addPeople, APPS, CHANNELS, createSimulatedAccount, PEOPLE, REPORTING_SILENT_FOR_MS, SANDBOX_TEAM, TRACKED_APP_IDS, ZOOM_ACCOUNT_ID } from './scenario';
 import { startFakeSlack, type FakeSlack } from '../fakes/slackSim';

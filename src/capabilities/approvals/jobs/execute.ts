@@ -22,7 +22,8 @@ import { executionRecheck, lifecycleChange, operatorDeadlineOf, type StoredReque
 import { escapeMrkdwn } from '../../../kernel/format';
 import type { RequestStatus } from '../rules/request';
 import type { ApprovalServices as Services } from '../services';
-import { EXECUTION_ATTEMPTS, JOB, jobIds, type ApprovalFlow } from '../flow';
+import type { ApprovalFlow } from '../flow';
+import { EXECUTION_ATTEMPTS, JOB, jobIds } from './names';
 import type { AuditInput } from '../../audit';
 import { APP_LEASE_TTL_MS, appLeaseKey, withLease } from '../../../platform/redis/lease';
 import { FINISHED_REQUEST_TTL_MS, type TransitionResult } from '../stores/requests';

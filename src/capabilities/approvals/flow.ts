@@ -22,7 +22,8 @@ import { auditSummaryMrkdwn, escapeMrkdwn, lastNDays, timeUntil, truncate } from
 import type { RequestAction } from './rules/request';
 import type { ApprovalServices as Services } from './services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../audit';
-import { FINISHED_REQUEST_TTL_MS, type RequestStore, type TransitionResult } from './stores/requests';
+import type { RequestStore, TransitionResult } from './stores/requests';
+import { createClaimStore } from './stores/claims';
 import type { ReadHealth } from '../evidence';
 import { message, notice, section, context, type SlackMessage } from '../../platform/slack/blocks';
 import type { CommandContext, CommandTable } from '../../platform/slack/commands';
@@ -109,6 +110,7 @@ function slackError(err: unknown): string {
 
 export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFlow {
   const log = s.log.child({ feature: 'approvals' });
+  const claims = createClaimStore(s.redis, s.keys);
   const mode = () => s.config.actionsMode;
   let requestForm: RequestForm | undefined;
 
@@ -161,10 +163,8 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   async function tellRequester(req: StoredRequest, text: string, opts: { once?: string } = {}): Promise<void> {
     if (opts.once !== undefined) {
       // Claimed before sending: of "maybe twice" and "maybe never" after a crash, a DM picks never.
-      const key = s.keys.k('notified', req.id);
-      // Kept as long as a finished request's hash: only re-runs of its steps read the claims.
-      const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, opts.once, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
-      if (claimed === 0) return;
+      // Only a claim someone else holds stops it; a reply that says neither still sends.
+      if ((await claims.claim('notified', req.id, opts.once, s.clock())) === false) return;
     }
     const link = await permalink(req);
     const full = `${text}${link ? ` <${link}|Open the card>` : ''}`;
@@ -180,9 +180,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
    * before sending, like tellRequester: after a crash, a thread reply is lost rather than doubled.
    */
   async function claimOnce(kind: 'reminded' | 'announced', id: string, field: string): Promise<boolean> {
-    const key = s.keys.k(kind, id);
-    const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, field, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
-    return claimed === 1;
+    return (await claims.claim(kind, id, field, s.clock())) === true;
   }
 
   async function replyInThread(req: StoredRequest, text: string): Promise<void> {

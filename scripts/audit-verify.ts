@@ -31,7 +31,7 @@ const stdio: Output = {
 const USAGE = 'usage: npm run audit:verify [-- --head <hash> --count <entries>]  (both as printed at the end of the daily digest)';
 
 class UsageError extends Error {
-  readonly code = 'usage';
+  readonly code = 'audit_verify_usage';
 }
 
 /** `--head x`, `--head=x`, `--count n`, `--count=n`; anything else is a usage error. */

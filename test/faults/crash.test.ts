@@ -16,7 +16,7 @@
  */
 import { Redis } from 'ioredis';
 import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
-import { JOB, jobIds } from '../../src/capabilities/approvals/flow';
+import { JOB, jobIds } from '../../src/capabilities/approvals/jobs/names';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createAuditLog, type AuditEntry } from '../../src/capabilities/audit/stores/audit';
 import { createKeys } from '../../src/platform/redis/keys';

@@ -5,7 +5,7 @@
  */
 import { QueueEvents } from 'bullmq';
 import { ACTION } from '../../src/platform/slack/ids';
-import { JOB } from '../../src/capabilities/approvals/flow';
+import { JOB } from '../../src/capabilities/approvals/jobs/names';
 import { buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
 
 const clock = { offset: 0 };

@@ -6,7 +6,7 @@
 import { Job } from 'bullmq';
 import { HOME_JOB } from '../../src/capabilities/home/feature';
 import { ACTION, HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../src/platform/slack/ids';
-import { modalMetadata } from '../../src/capabilities/approvals/modal';
+import { modalMetadata } from '../../src/capabilities/approvals/views/requestModal';
 import { visibleText } from '../helpers/boot';
 import { homeOpenedEvent, postEvent, postInteraction, pressPayload, viewSubmission } from '../helpers/views';
 import { click, command, DAY, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';

@@ -9,7 +9,7 @@
  */
 import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/platform/slack/ids';
-import { JOB, jobIds, reminderDelays, type ReminderMoment } from '../../src/capabilities/approvals/flow';
+import { JOB, jobIds, reminderDelays, type ReminderMoment } from '../../src/capabilities/approvals/jobs/names';
 import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import { uniquePrefix } from '../helpers/env';
 import { bootOn, card, click, CROWD, openRequest, PEOPLE, seedApp, startFakes, until, waitForStatus } from './approvals.harness';

@@ -13,7 +13,7 @@ import { TEST_SECRETS } from '../helpers/env';
 import { ACCOUNT_ID, addPeople, bootOn, PEOPLE, seedApp, until, waitForStatus } from './approvals.harness';
 import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import { INPUT, REQUEST_ACTION } from '../../src/platform/slack/ids';
-import { modalMetadata } from '../../src/capabilities/approvals/modal';
+import { modalMetadata } from '../../src/capabilities/approvals/views/requestModal';
 import { homeOpenedEvent, pressPayload, viewSubmission } from '../helpers/views';
 
 let socket: FakeSocketMode;

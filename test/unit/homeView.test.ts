@@ -6,7 +6,7 @@
 import type { TrackedApp } from '../../src/capabilities/evidence/rules/app';
 import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
 import { checkView } from '../../dev/fakes/blockKit';
-import { modalMetadata, parseMetadata, plainText, requestModalView } from '../../src/capabilities/approvals/modal';
+import { modalMetadata, parseMetadata, plainText, requestModalView } from '../../src/capabilities/approvals/views/requestModal';
 import { HOME_APPS_PER_PAGE, renderHome, type HomeModel } from '../../src/capabilities/home/views/home';
 import type { PollHealth } from '../../src/capabilities/evidence/stores/health';
 

@@ -6,6 +6,7 @@ import type { Feature } from '../../platform/feature';
 import type { ApprovalServices as Services } from './services';
 import { createApprovalJobs } from './jobs/execute';
 import { createApprovalFlow } from './flow';
+import { createApprovalListeners } from './listeners';
 import { createRequestModal } from './modal';
 import { createRequestStore } from './stores/requests';
 
@@ -13,13 +14,14 @@ export function createApprovalsFeature(services: Services): Feature {
   const store = createRequestStore(services.redis, services.keys);
   const flow = createApprovalFlow(services, store);
   const jobs = createApprovalJobs(services, flow);
+  const listeners = createApprovalListeners(services, flow);
   const modal = createRequestModal(services, flow);
   flow.useRequestForm(modal.form);
   return {
     name: 'approvals',
     commands: flow.commands,
     registerSlack: (app) => {
-      flow.register(app);
+      listeners.register(app);
       modal.register(app);
     },
     processors: { actions: jobs.processors },

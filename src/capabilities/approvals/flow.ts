@@ -1,11 +1,11 @@
 /**
  * Two-person sign-off in Slack (SPEC §5): the `disable|enable|remove|requests|audit` commands and
- * the card buttons. Every button listener acknowledges first, then makes one atomic transition in
- * Redis (the store's Lua scripts decide; nothing here is a check-then-act), then redraws the card.
- * The execution itself is a BullMQ job whose id comes from the request id (see jobs/execute).
+ * what a click on a card button does (listeners.ts acknowledges the click and hands it here). Every
+ * click makes one atomic transition in Redis (the store's Lua scripts decide; nothing here is a
+ * check-then-act), then redraws the card. The execution itself is a BullMQ job whose id comes from
+ * the request id (see jobs/execute).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { App, BlockButtonAction, RespondFn } from '@slack/bolt';
+import { randomBytes } from 'node:crypto';
 import {
   approverPool,
   canOpen,
@@ -22,59 +22,21 @@ import { auditSummaryMrkdwn, escapeMrkdwn, lastNDays, timeUntil, truncate } from
 import type { RequestAction } from './rules/request';
 import type { ApprovalServices as Services } from './services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../audit';
-import { FINISHED_REQUEST_TTL_MS, type RequestStore, type TransitionResult } from './stores/requests';
+import type { RequestStore, TransitionResult } from './stores/requests';
+import { createClaimStore } from './stores/claims';
 import type { ReadHealth } from '../evidence';
 import { message, notice, section, context, type SlackMessage } from '../../platform/slack/blocks';
 import type { CommandContext, CommandTable } from '../../platform/slack/commands';
-import { ACTION, COMMAND } from '../../platform/slack/ids';
+import { COMMAND } from '../../platform/slack/ids';
 import { isGroupId } from '../../kernel/people';
 import { resolveApp, resolveFailureMessage, splitAppArgs } from '../evidence';
 import type { AccessVerdict } from '../../platform/slack/access';
-import { createAfterAckGate } from '../../platform/slack/afterAck';
-import { warnUndelivered } from '../../platform/slack/transport';
 import { APP_LEASE_TTL_MS, appLeaseKey, LeaseBusyError, withLease } from '../../platform/redis/lease';
 import { renderCard, slackTime, ACTION_TITLE } from './views/card';
+import { EXECUTION_ATTEMPTS, EXECUTION_BACKOFF_MS, EXPIRY_MARGIN_MS, JOB, jobIds, reminderDelays, type ReminderMoment } from './jobs/names';
 
-/** BullMQ job names on the `actions` queue. */
-export const JOB = {
-  execute: 'approval-execute',
-  expire: 'approval-expire',
-  sweep: 'approval-sweep',
-  remind: 'approval-remind',
-} as const;
-
-/**
- * Job ids derived from the request id, so a second add of the same job is a no-op. BullMQ
- * refuses custom ids containing ':' (its own repeat-key format), hence the dash.
- */
-export const jobIds = {
-  execute: (requestId: string) => `exec-${requestId}`,
-  expire: (requestId: string) => `expire-${requestId}`,
-  remind: (requestId: string, moment: ReminderMoment) => `remind-${moment}-${requestId}`,
-};
-
-/** The two reminder moments of a pending request: half its TTL, and one hour before it expires. */
-export type ReminderMoment = 'half' | 'hour';
-const HOUR_MS = 3_600_000;
-
-/**
- * When a request opened with this TTL is reminded about, as delays from its opening. Half the TTL
- * always; one hour before expiry only when that comes after the half (a TTL over 2 h), so a short
- * TTL gets one reminder, not two at the same moment or one before the other.
- */
-export function reminderDelays(ttlMs: number): Array<{ moment: ReminderMoment; delayMs: number }> {
-  const out: Array<{ moment: ReminderMoment; delayMs: number }> = [{ moment: 'half', delayMs: Math.floor(ttlMs / 2) }];
-  if (ttlMs - HOUR_MS > ttlMs / 2) out.push({ moment: 'hour', delayMs: ttlMs - HOUR_MS });
-  return out;
-}
-
-/** Live remove: attempts in all and the first backoff (ms, doubled each time) for 5xx/timeouts. */
-export const EXECUTION_ATTEMPTS = 5;
-const EXECUTION_BACKOFF_MS = 2_000;
 /** How long a Done waits for its app's lease before asking the person to try again (ms). */
 const DONE_LEASE_WAIT_MS = 5_000;
-/** The delayed expiry job fires this long after the deadline, so the clock has surely passed it. */
-const EXPIRY_MARGIN_MS = 1_000;
 
 /** How the worker and the listeners reach the card and the people around a request. */
 export interface ApprovalFlow {
@@ -103,12 +65,21 @@ export interface ApprovalFlow {
   /** Appends to the audit log; failures are logged, never thrown (undefined then). */
   audit(input: AuditInput, options?: AppendOptions): Promise<AuditEntry | undefined>;
   commands: CommandTable;
-  register(app: App): void;
+  /** Approve on a card: a signature, and at quorum the approval and the queued execution. */
+  approve(id: string, userId: string, answer: Answer): Promise<void>;
+  /** Reject on a card: an approver closes a pending request. */
+  reject(id: string, userId: string, answer: Answer): Promise<void>;
+  /** Cancel on a card: the requester withdraws a pending request, or someone closes an operator step. */
+  cancel(id: string, userId: string, answer: Answer): Promise<void>;
+  /** Done on a card's operator step, recorded under the app's lease. */
+  done(id: string, userId: string, answer: Answer): Promise<void>;
+  /** The "Request enable" button of an alert: opens an enable request for that app. */
+  requestEnable(appId: string, userId: string, answer: Answer): Promise<void>;
   /** Opens a request exactly as the command does (same rules, same refusals). */
   tryOpen(action: RequestAction, app: TrackedApp, reason: string, requester: string): Promise<OpenOutcome>;
   /** What a request would show as evidence, read from stored data. */
   evidenceFor(app: TrackedApp, now: number): Promise<{ evidence: RequestEvidence }>;
-  /** Lets `disable|enable|remove <app>` without a reason open the request form (requestModal.ts). */
+  /** Lets `disable|enable|remove <app>` without a reason open the request form (modal.ts). */
   useRequestForm(form: RequestForm): void;
 }
 
@@ -123,6 +94,12 @@ export interface RequestForm {
 }
 
 export type ApproverCheck = AccessVerdict;
+
+/**
+ * How a click is answered, to the person who clicked only: a sentence, or a whole message (the
+ * outcome of opening a request). It never throws: an answer Slack does not take is logged.
+ */
+export type Answer = (reply: string | SlackMessage) => Promise<void>;
 
 const USAGE: Record<RequestAction, string> = {
   disable: `\`${COMMAND} disable <app> <reason>\``,
@@ -146,6 +123,7 @@ function slackError(err: unknown): string {
 
 export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFlow {
   const log = s.log.child({ feature: 'approvals' });
+  const claims = createClaimStore(s.redis, s.keys);
   const mode = () => s.config.actionsMode;
   let requestForm: RequestForm | undefined;
 
@@ -198,10 +176,8 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
   async function tellRequester(req: StoredRequest, text: string, opts: { once?: string } = {}): Promise<void> {
     if (opts.once !== undefined) {
       // Claimed before sending: of "maybe twice" and "maybe never" after a crash, a DM picks never.
-      const key = s.keys.k('notified', req.id);
-      // Kept as long as a finished request's hash: only re-runs of its steps read the claims.
-      const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, opts.once, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
-      if (claimed === 0) return;
+      // Only a claim someone else holds stops it; a reply that says neither still sends.
+      if ((await claims.claim('notified', req.id, opts.once, s.clock())) === false) return;
     }
     const link = await permalink(req);
     const full = `${text}${link ? ` <${link}|Open the card>` : ''}`;
@@ -217,9 +193,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
    * before sending, like tellRequester: after a crash, a thread reply is lost rather than doubled.
    */
   async function claimOnce(kind: 'reminded' | 'announced', id: string, field: string): Promise<boolean> {
-    const key = s.keys.k(kind, id);
-    const [[, claimed] = []] = (await s.redis.multi().hsetnx(key, field, String(s.clock())).pexpire(key, FINISHED_REQUEST_TTL_MS).exec()) ?? [];
-    return claimed === 1;
+    return (await claims.claim(kind, id, field, s.clock())) === true;
   }
 
   async function replyInThread(req: StoredRequest, text: string): Promise<void> {
@@ -516,64 +490,28 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     return message(`Latest audit entries for ${escapeMrkdwn(label)}`, [section(`*Audit log — ${escapeMrkdwn(label)}* (newest first)\n${lines.join('\n')}`)]);
   }
 
-  const ephemeral = (respond: RespondFn, text: string) =>
-    respond({ response_type: 'ephemeral', replace_original: false, text, blocks: [section(text)] }).then(
-      () => undefined,
-      (err: unknown) => warnUndelivered(log, err, 'ephemeral answer failed'),
-    );
-
   /** Handles the results every transition can have besides 'ok'. Returns true when handled. */
-  async function answerNotOk(res: TransitionResult, respond: RespondFn): Promise<boolean> {
+  async function answerNotOk(res: TransitionResult, answer: Answer): Promise<boolean> {
     if (res.outcome === 'ok') return false;
     if (res.outcome === 'expired' && res.request) {
-      await ephemeral(respond, closedMessage(res.request));
+      await answer(closedMessage(res.request));
       await afterExpired(res.request);
     } else if (res.outcome === 'unknown' || !res.request) {
-      await ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
+      await answer('This request no longer exists (the card is out of date). Nothing was changed.');
     } else {
-      await ephemeral(respond, closedMessage(res.request));
+      await answer(closedMessage(res.request));
     }
     return true;
   }
 
-  // Every button's work after its ack waits its turn behind the acks (see afterAck.ts).
-  const afterAck = createAfterAckGate();
-
-  /**
-   * Runs a button handler with an `ack` that also waits for the follow-up's turn. After the ack,
-   * a failure (Redis unreachable, a bug) must still reach the person who clicked:
-   * they get a sentence and a reference, the log gets the cause. Transitions are atomic, so the
-   * click either counted entirely or not at all; the card tells which.
-   */
-  const answerFailures =
-    <A extends { respond: RespondFn; ack: () => Promise<void> }>(name: string, handler: (args: A) => Promise<unknown>) =>
-    async (args: A): Promise<void> => {
-      try {
-        await handler({
-          ...args,
-          ack: async () => {
-            await args.ack();
-            await afterAck();
-          },
-        });
-      } catch (err) {
-        const ref = randomUUID().slice(0, 8);
-        log.error({ err, ref, action: name }, 'button handler failed');
-        await ephemeral(
-          args.respond,
-          `:warning: zoomjwt could not finish handling your click (reference \`${ref}\`). Look at the card: if it does not show your click, it did not count; try again in a minute.`,
-        ).catch(() => undefined);
-      }
-    };
-
   /** Done on an operator step, under the app's lease. */
-  async function done(id: string, userId: string, respond: RespondFn): Promise<void> {
+  async function doneUnderLease(id: string, userId: string, answer: Answer): Promise<void> {
     const snapshot = await store.get(id);
-    if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
-    if (snapshot.status !== 'awaiting_operator') return ephemeral(respond, closedMessage(snapshot));
+    if (!snapshot) return answer('This request no longer exists (the card is out of date). Nothing was changed.');
+    if (snapshot.status !== 'awaiting_operator') return answer(closedMessage(snapshot));
     if (snapshot.requester !== userId) {
       const check = await checkApprover(userId, 'done', snapshot);
-      if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can mark this step done.`);
+      if (!check.ok) return answer(`${check.message} Only the requester or an approver can mark this step done.`);
     }
     const now = s.clock();
     const change = lifecycleChange(snapshot.action, userId, now);
@@ -587,9 +525,9 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
         await refreshCard(aborted.request);
         await announce(aborted.request);
       }
-      return ephemeral(respond, `:octagonal_sign: Not recorded: ${why}. The card says so.`);
+      return answer(`:octagonal_sign: Not recorded: ${why}. The card says so.`);
     }
-    if (await answerNotOk(res, respond)) return;
+    if (await answerNotOk(res, answer)) return;
     const req = res.request!;
     const what = req.action === 'disable' ? 'disabled (the soak clock starts now)' : req.action === 'enable' ? 're-enabled' : 'removed by hand';
     await reqAudit(req, {
@@ -599,154 +537,133 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     });
     await refreshCard(req);
     await announce(req);
-    await ephemeral(respond, `:white_check_mark: Recorded: *${escapeMrkdwn(req.appName)}* ${what}.`);
+    await answer(`:white_check_mark: Recorded: *${escapeMrkdwn(req.appName)}* ${what}.`);
     if (req.requester !== userId) {
       await tellRequester(req, `:white_check_mark: Your request \`${req.id}\` is done: <@${userId}> marked *${escapeMrkdwn(req.appName)}* ${what}.`);
     }
   }
 
-  function register(app: App): void {
-    app.action<BlockButtonAction>(ACTION.approve, answerFailures('approve', async ({ ack, body, respond }) => {
-      await ack();
-      const id = body.actions[0]?.value ?? '';
-      const userId = body.user.id;
-      const snapshot = await store.get(id);
-      const pre = canSign(snapshot, userId, s.clock());
-      // Expired-but-unswept requests go through the script, which expires them once.
-      if (!pre.ok && pre.code !== 'expired') return ephemeral(respond, pre.message);
-      const check = await checkApprover(userId, 'approve', snapshot!);
-      if (!check.ok) return ephemeral(respond, check.message);
+  async function approve(id: string, userId: string, answer: Answer): Promise<void> {
+    const snapshot = await store.get(id);
+    const pre = canSign(snapshot, userId, s.clock());
+    // Expired-but-unswept requests go through the script, which expires them once.
+    if (!pre.ok && pre.code !== 'expired') return answer(pre.message);
+    const check = await checkApprover(userId, 'approve', snapshot!);
+    if (!check.ok) return answer(check.message);
 
-      const { outcome, request } = await store.sign(id, userId, s.clock());
-      if (!request) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
-      switch (outcome) {
-        case 'signed':
-        case 'approved': {
-          const sig = request.signatures.find((x) => x.userId === userId);
+    const { outcome, request } = await store.sign(id, userId, s.clock());
+    if (!request) return answer('This request no longer exists (the card is out of date). Nothing was changed.');
+    switch (outcome) {
+      case 'signed':
+      case 'approved': {
+        const sig = request.signatures.find((x) => x.userId === userId);
+        await reqAudit(request, {
+          type: 'request.signed', actor: userId,
+          summary: `<@${userId}> approved request ${request.id} (${request.signatures.length} of ${request.required})`,
+          details: { signatures: request.signatures.length, required: request.required, at: sig?.at ?? null },
+        });
+        if (outcome === 'approved') {
           await reqAudit(request, {
-            type: 'request.signed', actor: userId,
-            summary: `<@${userId}> approved request ${request.id} (${request.signatures.length} of ${request.required})`,
-            details: { signatures: request.signatures.length, required: request.required, at: sig?.at ?? null },
+            type: 'request.approved', actor: 'system',
+            summary: `Request ${request.id} to ${request.action} ${request.appName} approved by ${request.signatures.map((x) => x.userId).join(', ')}`,
           });
-          if (outcome === 'approved') {
-            await reqAudit(request, {
-              type: 'request.approved', actor: 'system',
-              summary: `Request ${request.id} to ${request.action} ${request.appName} approved by ${request.signatures.map((x) => x.userId).join(', ')}`,
-            });
-            await enqueueExecution(request.id);
-          }
-          await refreshCard(request);
-          if (outcome === 'approved') await announce(request);
-          return ephemeral(
-            respond,
-            outcome === 'approved'
-              ? ':white_check_mark: Your signature completed the approvals. It is being carried out now; the card will show the result.'
-              : `:black_nib: Signed (${request.signatures.length} of ${request.required}).`,
-          );
+          await enqueueExecution(request.id);
         }
-        case 'expired':
-          await ephemeral(respond, closedMessage(request));
-          return afterExpired(request);
-        default: {
-          const verdict = canSign(request, userId, s.clock());
-          return ephemeral(respond, verdict.ok ? closedMessage(request) : verdict.message);
-        }
+        await refreshCard(request);
+        if (outcome === 'approved') await announce(request);
+        return answer(
+          outcome === 'approved'
+            ? ':white_check_mark: Your signature completed the approvals. It is being carried out now; the card will show the result.'
+            : `:black_nib: Signed (${request.signatures.length} of ${request.required}).`,
+        );
       }
-    }));
-
-    app.action<BlockButtonAction>(ACTION.reject, answerFailures('reject', async ({ ack, body, respond }) => {
-      await ack();
-      const id = body.actions[0]?.value ?? '';
-      const userId = body.user.id;
-      const snapshot = await store.get(id);
-      if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
-      if (snapshot.status !== 'pending') return ephemeral(respond, closedMessage(snapshot));
-      if (snapshot.requester === userId) return ephemeral(respond, 'This is your own request: use *Cancel request* to withdraw it.');
-      const check = await checkApprover(userId, 'reject', snapshot);
-      if (!check.ok) return ephemeral(respond, check.message);
-      const res = await store.reject(id, userId, s.clock());
-      if (await answerNotOk(res, respond)) return;
-      const req = res.request!;
-      await reqAudit(req, { type: 'request.rejected', actor: userId, summary: `<@${userId}> rejected request ${req.id} to ${req.action} ${req.appName}` });
-      await refreshCard(req);
-      await announce(req);
-      await ephemeral(respond, ':no_entry: Rejected. The request is closed and the requester is told.');
-      await tellRequester(req, `:no_entry: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was rejected by <@${userId}>. Nothing was done.`);
-    }));
-
-    /**
-     * Cancel on an operator step nobody is going to finish: the requester or an approver closes
-     * it, nothing is recorded on the app, and the app's request lock is free again.
-     */
-    async function cancelOperatorStep(snapshot: StoredRequest, userId: string, respond: RespondFn): Promise<void> {
-      if (snapshot.requester !== userId) {
-        const check = await checkApprover(userId, 'cancel', snapshot);
-        if (!check.ok) return ephemeral(respond, `${check.message} Only the requester or an approver can cancel this step.`);
-      }
-      const res = await store.cancelOperatorStep(snapshot.id, userId, s.clock());
-      if (await answerNotOk(res, respond)) return;
-      const req = res.request!;
-      await reqAudit(req, {
-        type: 'request.cancelled', actor: userId,
-        summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName} at the Marketplace step; nothing was recorded on the app`,
-        details: { at: 'operator_step' },
-      });
-      await refreshCard(req);
-      await announce(req);
-      await ephemeral(respond, ':wastebasket: Cancelled. Nothing was recorded on the app; a new request can be opened for it.');
-      if (req.requester !== userId) {
-        await tellRequester(req, `:wastebasket: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was cancelled by <@${userId}> at the Marketplace step. Nothing was recorded on the app.`);
+      case 'expired':
+        await answer(closedMessage(request));
+        return afterExpired(request);
+      default: {
+        const verdict = canSign(request, userId, s.clock());
+        return answer(verdict.ok ? closedMessage(request) : verdict.message);
       }
     }
+  }
 
-    app.action<BlockButtonAction>(ACTION.cancel, answerFailures('cancel', async ({ ack, body, respond }) => {
-      await ack();
-      const id = body.actions[0]?.value ?? '';
-      const userId = body.user.id;
-      const snapshot = await store.get(id);
-      if (!snapshot) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
-      if (snapshot.status === 'awaiting_operator') return cancelOperatorStep(snapshot, userId, respond);
-      // The requester never changes, so this check outside the script cannot go stale.
-      if (snapshot.requester !== userId) return ephemeral(respond, 'Only the requester can cancel this request. Approvers can *Reject* it.');
-      const res = await store.cancel(id, userId, s.clock());
-      if (await answerNotOk(res, respond)) return;
-      const req = res.request!;
-      await reqAudit(req, { type: 'request.cancelled', actor: userId, summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName}` });
-      await refreshCard(req);
-      await announce(req);
-      await ephemeral(respond, ':wastebasket: Cancelled. Nothing was done.');
-    }));
+  async function reject(id: string, userId: string, answer: Answer): Promise<void> {
+    const snapshot = await store.get(id);
+    if (!snapshot) return answer('This request no longer exists (the card is out of date). Nothing was changed.');
+    if (snapshot.status !== 'pending') return answer(closedMessage(snapshot));
+    if (snapshot.requester === userId) return answer('This is your own request: use *Cancel request* to withdraw it.');
+    const check = await checkApprover(userId, 'reject', snapshot);
+    if (!check.ok) return answer(check.message);
+    const res = await store.reject(id, userId, s.clock());
+    if (await answerNotOk(res, answer)) return;
+    const req = res.request!;
+    await reqAudit(req, { type: 'request.rejected', actor: userId, summary: `<@${userId}> rejected request ${req.id} to ${req.action} ${req.appName}` });
+    await refreshCard(req);
+    await announce(req);
+    await answer(':no_entry: Rejected. The request is closed and the requester is told.');
+    await tellRequester(req, `:no_entry: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was rejected by <@${userId}>. Nothing was done.`);
+  }
 
-    app.action<BlockButtonAction>(ACTION.taskDone, answerFailures('done', async ({ ack, body, respond }) => {
-      await ack();
-      const id = body.actions[0]?.value ?? '';
-      const userId = body.user.id;
-      const first = await store.get(id);
-      if (!first) return ephemeral(respond, 'This request no longer exists (the card is out of date). Nothing was changed.');
-      try {
-        // Every Done holds the app's lease: it never lands between another request's re-check and
-        // its DELETE (an enable's Done while a removal is under way, say).
-        return await withLease(s.redis, appLeaseKey(s.keys, first.appId), { ttlMs: APP_LEASE_TTL_MS, waitMs: DONE_LEASE_WAIT_MS }, () => done(id, userId, respond));
-      } catch (err) {
-        if (!(err instanceof LeaseBusyError)) throw err;
-        return ephemeral(respond, ':hourglass_flowing_sand: Another step is changing this app right now, so nothing was recorded. Look at the card in a minute and press *Done* again if it is still needed.');
-      }
-    }));
+  /**
+   * Cancel on an operator step nobody is going to finish: the requester or an approver closes
+   * it, nothing is recorded on the app, and the app's request lock is free again.
+   */
+  async function cancelOperatorStep(snapshot: StoredRequest, userId: string, answer: Answer): Promise<void> {
+    if (snapshot.requester !== userId) {
+      const check = await checkApprover(userId, 'cancel', snapshot);
+      if (!check.ok) return answer(`${check.message} Only the requester or an approver can cancel this step.`);
+    }
+    const res = await store.cancelOperatorStep(snapshot.id, userId, s.clock());
+    if (await answerNotOk(res, answer)) return;
+    const req = res.request!;
+    await reqAudit(req, {
+      type: 'request.cancelled', actor: userId,
+      summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName} at the Marketplace step; nothing was recorded on the app`,
+      details: { at: 'operator_step' },
+    });
+    await refreshCard(req);
+    await announce(req);
+    await answer(':wastebasket: Cancelled. Nothing was recorded on the app; a new request can be opened for it.');
+    if (req.requester !== userId) {
+      await tellRequester(req, `:wastebasket: Your request \`${req.id}\` to ${req.action} *${escapeMrkdwn(req.appName)}* was cancelled by <@${userId}> at the Marketplace step. Nothing was recorded on the app.`);
+    }
+  }
 
-    // The "Request enable" button of an alert (value: app id) opens an enable request.
-    app.action<BlockButtonAction>(ACTION.alertRequestEnable, answerFailures('request_enable', async ({ ack, body, respond }) => {
-      await ack();
-      const appId = body.actions[0]?.value ?? '';
-      // The button sits in a channel message: anyone who can see the channel can press it.
-      const allowed = await checkRole(body.user.id, 'member', 'request_enable', { text: `a request to enable ${appId} from an alert` });
-      if (!allowed.ok) return ephemeral(respond, allowed.message);
-      const app = await s.apps.get(appId);
-      if (!app) return ephemeral(respond, 'That app is no longer tracked. Nothing was opened.');
-      const answer = await openRequest('enable', app, 'Requested from an alert: calls have been failing since the app was disabled.', body.user.id);
-      await respond({ ...answer, response_type: 'ephemeral', replace_original: false }).catch((err: unknown) =>
-        warnUndelivered(log, err, 'ephemeral answer failed'),
-      );
-    }));
+  async function cancel(id: string, userId: string, answer: Answer): Promise<void> {
+    const snapshot = await store.get(id);
+    if (!snapshot) return answer('This request no longer exists (the card is out of date). Nothing was changed.');
+    if (snapshot.status === 'awaiting_operator') return cancelOperatorStep(snapshot, userId, answer);
+    // The requester never changes, so this check outside the script cannot go stale.
+    if (snapshot.requester !== userId) return answer('Only the requester can cancel this request. Approvers can *Reject* it.');
+    const res = await store.cancel(id, userId, s.clock());
+    if (await answerNotOk(res, answer)) return;
+    const req = res.request!;
+    await reqAudit(req, { type: 'request.cancelled', actor: userId, summary: `<@${userId}> cancelled request ${req.id} to ${req.action} ${req.appName}` });
+    await refreshCard(req);
+    await announce(req);
+    await answer(':wastebasket: Cancelled. Nothing was done.');
+  }
+
+  async function done(id: string, userId: string, answer: Answer): Promise<void> {
+    const first = await store.get(id);
+    if (!first) return answer('This request no longer exists (the card is out of date). Nothing was changed.');
+    try {
+      // Every Done holds the app's lease: it never lands between another request's re-check and
+      // its DELETE (an enable's Done while a removal is under way, say).
+      return await withLease(s.redis, appLeaseKey(s.keys, first.appId), { ttlMs: APP_LEASE_TTL_MS, waitMs: DONE_LEASE_WAIT_MS }, () => doneUnderLease(id, userId, answer));
+    } catch (err) {
+      if (!(err instanceof LeaseBusyError)) throw err;
+      return answer(':hourglass_flowing_sand: Another step is changing this app right now, so nothing was recorded. Look at the card in a minute and press *Done* again if it is still needed.');
+    }
+  }
+
+  async function requestEnable(appId: string, userId: string, answer: Answer): Promise<void> {
+    // The button sits in a channel message: anyone who can see the channel can press it.
+    const allowed = await checkRole(userId, 'member', 'request_enable', { text: `a request to enable ${appId} from an alert` });
+    if (!allowed.ok) return answer(allowed.message);
+    const app = await s.apps.get(appId);
+    if (!app) return answer('That app is no longer tracked. Nothing was opened.');
+    await answer(await openRequest('enable', app, 'Requested from an alert: calls have been failing since the app was disabled.', userId));
   }
 
   return {
@@ -770,6 +687,10 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       requests: () => requestsCommand(),
       audit: auditCommand,
     },
-    register,
+    approve,
+    reject,
+    cancel,
+    done,
+    requestEnable,
   };
 }

@@ -7,4 +7,4 @@ export type { ApprovalRequest } from './rules/request';
 export type { StoredRequest } from './rules/approval';
 export { createRequestStore, type RequestStore } from './stores/requests';
 export { ACTION_TITLE } from './views/card';
-export { JOB } from './flow';
+export { JOB } from './jobs/names';

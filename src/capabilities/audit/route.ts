@@ -15,7 +15,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log';
-import type { AuditEntry, AuditLog } from './stores/audit';
+import type { AuditEntry } from './chain';
+import type { AuditLog } from './stores/audit';
 
 export const AUDIT_EXPORT_MAX = 100_000;
 /** Entries read from Redis per round trip while exporting. */

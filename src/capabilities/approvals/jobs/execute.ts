@@ -20,12 +20,12 @@
 import { DelayedError, type Job } from 'bullmq';
 import { executionRecheck, lifecycleChange, operatorDeadlineOf, type StoredRequest } from '../rules/approval';
 import { escapeMrkdwn } from '../../../kernel/format';
-import type { RequestStatus } from '../rules/request';
 import type { ApprovalServices as Services } from '../services';
-import { EXECUTION_ATTEMPTS, JOB, jobIds, type ApprovalFlow } from '../flow';
-import type { AuditInput } from '../../audit';
+import type { ApprovalFlow } from '../flow';
+import { EXECUTION_ATTEMPTS, JOB, jobIds } from './names';
 import { APP_LEASE_TTL_MS, appLeaseKey, withLease } from '../../../platform/redis/lease';
-import { FINISHED_REQUEST_TTL_MS, type TransitionResult } from '../stores/requests';
+import type { TransitionResult } from '../stores/requests';
+import { createExecutionStore, type Aftermath } from '../stores/executions';
 import { ZoomError, ZoomPausedError } from '../../../platform/zoom/errors';
 import type { Processor } from '../../../platform/queue/queues';
 
@@ -49,47 +49,11 @@ export interface ApprovalJobs {
   schedule(): Promise<void>;
 }
 
-/** What has to follow one outcome transition; written before the transition, finished after. */
-interface Aftermath {
-  /** The status the transition leads to. */
-  to: RequestStatus;
-  /** Names the step in dedupe keys (`<requestId>:<step>`). */
-  step: string;
-  audit: AuditInput;
-  /** The requester's DM. */
-  tell: string;
-}
-
-// KEYS: 1 execution hash, 2 unsettled index. ARGV: 1 to, 2 step, 3 audit JSON, 4 tell, 5 now, 6 id.
-const WRITE_AFTERMATH_LUA = `
-redis.call('HDEL', KEYS[1], 'settledAt')
-redis.call('HSET', KEYS[1], 'to', ARGV[1], 'step', ARGV[2], 'audit', ARGV[3], 'tell', ARGV[4], 'writtenAt', ARGV[5])
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
-return 1
-`;
-
 export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJobs {
   const { store } = flow;
   const log = s.log.child({ feature: 'approvals' });
-  const executionKey = (id: string) => s.keys.k('execution', id);
-  const unsettledKey = s.keys.k('executions', 'unsettled');
-
-  async function writeAftermath(id: string, a: Aftermath): Promise<void> {
-    await s.redis.eval(WRITE_AFTERMATH_LUA, 2, executionKey(id), unsettledKey, a.to, a.step, JSON.stringify(a.audit), a.tell, String(s.clock()), id);
-  }
-
-  /** The aftermath still to finish, or undefined when there is none or it was settled. */
-  async function unsettledAftermath(id: string): Promise<Aftermath | undefined> {
-    const [to, step, audit, tell, settledAt] = await s.redis.hmget(executionKey(id), 'to', 'step', 'audit', 'tell', 'settledAt');
-    if (!to || !step || !audit || tell == null || settledAt) return undefined;
-    return { to: to as RequestStatus, step, audit: JSON.parse(audit) as AuditInput, tell };
-  }
-
-  async function markSettled(id: string): Promise<void> {
-    // Once settled, only a re-run of the same request reads it: it goes with the request's hash.
-    await s.redis.multi().hset(executionKey(id), 'settledAt', String(s.clock())).pexpire(executionKey(id), FINISHED_REQUEST_TTL_MS).exec();
-    await s.redis.zrem(unsettledKey, id);
-  }
+  const executions = createExecutionStore(s.redis, s.keys);
+  const markSettled = (id: string) => executions.markSettled(id, s.clock());
 
   /** Audit entry, card, requester: each safe to repeat, so a re-run after a crash may redo all three. */
   async function finishAftermath(req: StoredRequest, a: Aftermath): Promise<void> {
@@ -103,7 +67,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
 
   /** One outcome transition the worker makes, with its aftermath; once, by whoever won the CAS. */
   async function settle(req: StoredRequest, a: Aftermath, transition: () => Promise<TransitionResult>): Promise<StoredRequest | undefined> {
-    await writeAftermath(req.id, a);
+    await executions.writeAftermath(req.id, a, s.clock());
     const res = await transition();
     if (res.outcome !== 'ok' || !res.request) {
       log.info({ requestId: req.id, outcome: res.outcome, status: res.request?.status }, 'request already moved on; nothing to record');
@@ -118,9 +82,9 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
    * that run died before its aftermath was done, finish it now; otherwise there is nothing to do.
    */
   async function resume(req: StoredRequest): Promise<unknown> {
-    const a = await unsettledAftermath(req.id);
+    const a = await executions.unsettledAftermath(req.id);
     if (!a) {
-      await s.redis.zrem(unsettledKey, req.id);
+      await executions.unlist(req.id);
       return { skipped: req.status };
     }
     if (a.to !== req.status) {
@@ -156,9 +120,9 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
    * run died before recording its removal (the app may since have been seen gone by a poll).
    */
   async function removedByEarlierRun(req: StoredRequest): Promise<boolean> {
-    const sentAt = await s.redis.hget(executionKey(req.id), 'deleteSentAt');
+    const sent = await executions.deleteWasSent(req.id);
     const zoom = s.zoom.get(req.account);
-    if (!sentAt || !zoom) return false;
+    if (!sent || !zoom) return false;
     return (await zoom.getApp(req.appId)) === null;
   }
 
@@ -260,7 +224,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     }
     let result: 'deleted' | 'already_gone' = 'already_gone';
     if (!ours) {
-      await s.redis.hset(executionKey(id), 'deleteSentAt', String(s.clock()));
+      await executions.noteDeleteSent(id, s.clock());
       try {
         result = await zoom.deleteApp(req.appId);
       } catch (err) {
@@ -371,9 +335,9 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     }
     // Outcomes recorded by a run that died before the audit/card/DM, whose job is gone too.
     let resumed = 0;
-    for (const id of await s.redis.zrangebyscore(unsettledKey, '-inf', String(now - REQUEUE_AFTER_MS), 'LIMIT', 0, RESUME_PER_SWEEP)) {
+    for (const id of await executions.unsettledWrittenBy(now - REQUEUE_AFTER_MS, RESUME_PER_SWEEP)) {
       const req = await store.get(id);
-      if (!req) await s.redis.zrem(unsettledKey, id);
+      if (!req) await executions.unlist(id);
       else if (req.status !== 'approved') {
         await resume(req);
         resumed += 1;

@@ -180,7 +180,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       cleanups.push({ step: 'workers', run: () => workers.close(options.shutdownGraceMs ?? JOB_GRACE_MS) });
     }
 
-    const routes: Record<string, RouteHandler> = healthRoutes({ metrics, ping: () => redis.ping() });
+    const routes: Record<string, RouteHandler> = healthRoutes({ metrics, ping: () => redisFactory.ping() });
     if (config.auditToken) {
       // Without AUDIT_TOKEN the route does not exist (404), as SPEC §5.4 says.
       routes['/audit'] = createAuditRoute({ audit: services.audit, token: config.auditToken, log }).handler;

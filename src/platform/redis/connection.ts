@@ -13,6 +13,8 @@ export interface RedisFactory {
   readonly main: Redis;
   /** A new connection for BullMQ (queues, workers, schedulers). Closed by `close()`. */
   forBull(): Redis;
+  /** PING on the main connection (the readiness probe). */
+  ping(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export function createRedis(url: string, log: Logger, clusterNodes?: Array<{ hos
   return {
     main,
     forBull: () => open({ maxRetriesPerRequest: null }, 'bull'),
+    ping: () => main.ping(),
     async close() {
       await Promise.all(
         opened.map(async (c) => {

@@ -53,19 +53,13 @@ import {
 
 // The chain moved to ../chain.ts; what importers of this module used stays reachable here.
 export {
-  AUDIT_KEY_MIN_LENGTH,
-  AUDIT_TYPES,
   AuditError,
   auditKeyId,
   canonicalJson,
   entryHash,
   GENESIS_HASH,
-  type AuditDetails,
   type AuditEntry,
-  type AuditErrorCode,
   type AuditInput,
-  type AuditType,
-  type ChainKind,
   type VerifyExpectation,
   type VerifyResult,
 } from '../chain';

@@ -15,14 +15,8 @@ import type { Keys } from '../../../platform/redis/keys';
 import { createUsageIngest, type UsageIngest } from './usageIngest';
 import { createUsageReads, type UsageReads } from './usageRead';
 
-export {
-  appUsageKeys, DAY_MS, HOUR_MS, HOURS_KEPT, SAMPLE_CAP,
-  type ReadQuality, type SampleEntry, type StatusClassName,
-} from './usageKeys';
-export {
-  LOOKBACK_MS, OVERLAP_MS, READ_LOCK_TTL_MS, ReadLockLostError, SEEN_CAP, TRUST_PAGES, USAGE_RETENTION_DAYS,
-  type FoldEntry, type FoldPageInput, type FoldPageResult, type ReadState,
-} from './usageIngest';
+export { DAY_MS, HOUR_MS, SAMPLE_CAP, type SampleEntry } from './usageKeys';
+export { LOOKBACK_MS, OVERLAP_MS, READ_LOCK_TTL_MS, SEEN_CAP, type FoldEntry, type ReadState } from './usageIngest';
 export {
   type DailyUsage, type EndpointUsage, type ReadHealth, type SinceCount, type UsageSummary, type UsageWindow,
 } from './usageRead';

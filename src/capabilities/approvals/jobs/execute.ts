@@ -49,6 +49,12 @@ export interface ApprovalJobs {
   schedule(): Promise<void>;
 }
 
+/** The request id a job carries (our own enqueues always set a string; anything else names no request). */
+function requestIdOf(data: unknown): string {
+  const id = (data as { requestId?: unknown } | null)?.requestId;
+  return typeof id === 'string' ? id : '';
+}
+
 export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJobs {
   const { store } = flow;
   const log = s.log.child({ feature: 'approvals' });
@@ -151,7 +157,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   }
 
   async function execute(job: Job, token?: string): Promise<unknown> {
-    const id = String((job.data as { requestId?: unknown }).requestId ?? '');
+    const id = requestIdOf(job.data);
     const first = await store.get(id);
     if (!first) return { skipped: 'unknown' };
     if (first.status !== 'approved') return resume(first);
@@ -266,7 +272,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   }
 
   async function expire(job: Job): Promise<unknown> {
-    const id = String((job.data as { requestId?: unknown }).requestId ?? '');
+    const id = requestIdOf(job.data);
     const res = await store.expire(id, s.clock());
     if (res.outcome === 'expired' && res.request) await flow.afterExpired(res.request);
     return { outcome: res.outcome };
@@ -276,7 +282,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
   async function remind(job: Job): Promise<unknown> {
     const data = job.data as { requestId?: unknown; moment?: unknown };
     const moment = data.moment === 'hour' ? 'hour' : 'half';
-    return { outcome: await flow.remind(String(data.requestId ?? ''), moment) };
+    return { outcome: await flow.remind(requestIdOf(data), moment) };
   }
 
   /**
@@ -354,7 +360,7 @@ export function createApprovalJobs(s: Services, flow: ApprovalFlow): ApprovalJob
     } catch (err) {
       if (err instanceof DelayedError) throw err;
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? EXECUTION_ATTEMPTS);
-      const id = String((job.data as { requestId?: unknown }).requestId ?? '');
+      const id = requestIdOf(job.data);
       if (finalAttempt) {
         await (async () => {
           // Only a request still waiting for its execution fails; one whose outcome is recorded

@@ -24,7 +24,7 @@ import { createSlackClient } from './platform/slack/client';
 import { registerCommands, type CommandTable } from './platform/slack/commands';
 import { createNativeSupport } from './platform/slack/native';
 import { createZoomClient, type ZoomClient } from './platform/zoom/client';
-import { createAuditLog, createAuditRoute } from './capabilities/audit';
+import { createAuditLog } from './capabilities/audit';
 import { createAppStore, createEventBus, createHealthStore, createUsageStore } from './capabilities/evidence';
 import { createFeatures } from './capabilities';
 import type { Services } from './services';
@@ -181,10 +181,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
     }
 
     const routes: Record<string, RouteHandler> = healthRoutes({ metrics, ping: () => redisFactory.ping() });
-    if (config.auditToken) {
-      // Without AUDIT_TOKEN the route does not exist (404), as SPEC §5.4 says.
-      routes['/audit'] = createAuditRoute({ audit: services.audit, token: config.auditToken, log }).handler;
-    }
     for (const feature of features) Object.assign(routes, feature.routes ?? {});
     let slackListener: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
     if (web) {

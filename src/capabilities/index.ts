@@ -5,8 +5,9 @@
 import type { Feature } from '../platform/feature';
 import type { Services } from '../services';
 import { createApprovalsFeature, createRequestStore } from './approvals';
+import { createAuditFeature } from './audit';
 import { createDigestFeature } from './digest';
-import { createEvidenceFeature } from './evidence';
+import { createEvidenceFeature, resolveApp } from './evidence';
 import { createHomeFeature } from './home';
 
 export function createFeatures(services: Services): Feature[] {
@@ -25,5 +26,14 @@ export function createFeatures(services: Services): Feature[] {
     createApprovalsFeature(services),
     createDigestFeature(services),
     createHomeFeature(services, requests),
+    createAuditFeature({
+      audit: services.audit,
+      log: services.log,
+      ...(services.config.auditToken ? { token: services.config.auditToken } : {}),
+      findApp: async (query) => {
+        const res = resolveApp(query, await services.apps.list());
+        return res.ok ? res.app : undefined;
+      },
+    }),
   ];
 }

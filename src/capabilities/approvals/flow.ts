@@ -1,5 +1,5 @@
 /**
- * Two-person sign-off in Slack (SPEC §5): the `disable|enable|remove|requests|audit` commands and
+ * Two-person sign-off in Slack (SPEC §5): the `disable|enable|remove|requests` commands and
  * what a click on a card button does (listeners.ts acknowledges the click and hands it here). Every
  * click makes one atomic transition in Redis (the store's Lua scripts decide; nothing here is a
  * check-then-act), then redraws the card. The execution itself is a BullMQ job whose id comes from
@@ -18,7 +18,7 @@ import {
   type StoredRequest,
 } from './rules/approval';
 import type { TrackedApp } from '../evidence';
-import { auditSummaryMrkdwn, escapeMrkdwn, lastNDays, timeUntil, truncate } from '../../kernel/format';
+import { escapeMrkdwn, lastNDays, timeUntil, truncate } from '../../kernel/format';
 import type { RequestAction } from './rules/request';
 import type { ApprovalServices as Services } from './services';
 import type { AppendOptions, AuditEntry, AuditInput } from '../audit';
@@ -32,7 +32,7 @@ import { isGroupId } from '../../kernel/people';
 import { resolveApp, resolveFailureMessage, splitAppArgs } from '../evidence';
 import type { AccessVerdict } from '../../platform/slack/access';
 import { APP_LEASE_TTL_MS, appLeaseKey, LeaseBusyError, withLease } from '../../platform/redis/lease';
-import { renderCard, slackTime, ACTION_TITLE } from './views/card';
+import { renderCard, ACTION_TITLE } from './views/card';
 import { EXECUTION_ATTEMPTS, EXECUTION_BACKOFF_MS, EXPIRY_MARGIN_MS, JOB, jobIds, reminderDelays, type ReminderMoment } from './jobs/names';
 
 /** How long a Done waits for its app's lease before asking the person to try again (ms). */
@@ -476,19 +476,6 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     return message(`${open.length} open request${open.length === 1 ? '' : 's'}`, [section(`*Open requests*\n${lines.join('\n')}`), ...more]);
   }
 
-  async function auditCommand(ctx: CommandContext): Promise<SlackMessage> {
-    let appId: string | undefined;
-    let label = 'all apps';
-    if (ctx.args.trim()) {
-      const res = resolveApp(ctx.args, await s.apps.list());
-      appId = res.ok ? res.app.appId : ctx.args.trim();
-      label = res.ok ? res.app.name : appId;
-    }
-    const entries = await s.audit.latest(15, appId ? { appId } : undefined);
-    if (entries.length === 0) return notice(`No audit entries for ${escapeMrkdwn(label)}.`);
-    const lines = entries.map((e) => `${slackTime(e.at)} · \`${e.type}\` · ${auditSummaryMrkdwn({ ...e, summary: truncate(e.summary, 200) })}`);
-    return message(`Latest audit entries for ${escapeMrkdwn(label)}`, [section(`*Audit log — ${escapeMrkdwn(label)}* (newest first)\n${lines.join('\n')}`)]);
-  }
 
   /** Handles the results every transition can have besides 'ok'. Returns true when handled. */
   async function answerNotOk(res: TransitionResult, answer: Answer): Promise<boolean> {
@@ -685,7 +672,6 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       enable: openCommand('enable'),
       remove: openCommand('remove'),
       requests: () => requestsCommand(),
-      audit: auditCommand,
     },
     approve,
     reject,

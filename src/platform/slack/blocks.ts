@@ -86,3 +86,9 @@ export function message(text: string, blocks: Block[], responseType: 'ephemeral'
 export function notice(text: string): SlackMessage {
   return message(text, [section(text)]);
 }
+
+/** A Slack date token: shown in the reader's time zone, with a UTC fallback. */
+export function slackTime(ms: number): string {
+  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
+}

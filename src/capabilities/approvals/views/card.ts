@@ -10,13 +10,7 @@ import { escapeMrkdwn, formatCount, timeAgo, timeUntil, truncate } from '../../.
 import { MARKETPLACE_CREATED_APPS_URL } from '../../evidence';
 import type { RequestStatus } from '../rules/request';
 import { ACTION } from '../../../platform/slack/ids';
-import { actions, button, context, divider, fields, header, message, section, type Block, type SlackMessage } from '../../../platform/slack/blocks';
-
-/** A Slack date token: shown in the reader's time zone, with a UTC fallback. */
-export function slackTime(ms: number): string {
-  const fallback = `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `<!date^${Math.floor(ms / 1000)}^{date_short_pretty} {time}|${fallback}>`;
-}
+import { actions, button, context, divider, fields, header, message, section, slackTime, type Block, type SlackMessage } from '../../../platform/slack/blocks';
 
 const STATUS_LINE: Record<RequestStatus, string> = {
   pending: ':hourglass_flowing_sand: *Waiting for approvals*',

@@ -20,7 +20,8 @@ import { notForYouHome, renderHome, type HomeAppRow, type HomeView } from './vie
 import { readDashboardEpoch } from '../../platform/redis/statusEpoch';
 import type { RequestStore } from '../approvals';
 import type { UsageWindow } from '../evidence';
-import { getPause } from '../../platform/zoom/client';
+import { getPause } from '../../platform/zoom/stores/pause';
+import { createHomeStore } from './stores/home';
 
 export const HOME_JOB = 'home-refresh';
 const HOME_SCHEDULER_ID = 'home-refresh';
@@ -50,10 +51,7 @@ export interface HomeFeature extends Feature {
 
 export function createHomeFeature(s: Services, store: RequestStore): HomeFeature {
   const log = s.log.child({ feature: 'home' });
-  const visitorsKey = s.keys.k('home', 'visitors');
-  const epochKey = s.keys.k('home', 'epoch');
-  const atKey = s.keys.k('home', 'at');
-  const pageKey = s.keys.k('home', 'page');
+  const home = createHomeStore(s.redis, s.keys);
   const accountNames = s.config.zoom.accounts.map((a) => a.name);
   /** Card permalinks never change: asked of Slack once per card per process. */
   const links = new Map<string, string>();
@@ -82,7 +80,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
       s.health.getAll(accountNames),
       Promise.all(accountNames.map((a) => getPause(s.redis, s.keys, a, now))),
       store.listOpen(),
-      s.redis.hget(pageKey, userId),
+      home.page(userId),
     ]);
     const ids = tracked.map((a) => a.appId);
     const [windows, summaries] = await Promise.all([s.usage.windowMany(ids, now), s.usage.summaryMany(ids)]);
@@ -119,7 +117,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
         // Past the first ten, the list says "…and N more": the rest need no links.
         toSign: [...signLinks, ...toSign.slice(10).map((req) => ({ req }))],
         mine: [...mineLinks, ...mine.slice(10).map((req) => ({ req }))],
-        page: Number(page ?? 0) || 0,
+        page,
       },
       now,
     );
@@ -148,20 +146,16 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
       log.warn({ user: userId, err: { message: slackError(err) } }, 'views.publish failed');
       return false;
     }
-    await s.redis.multi().hset(epochKey, userId, epoch).hset(atKey, userId, String(now)).exec();
+    await home.published(userId, epoch, now);
     return true;
   }
 
   async function refresh(): Promise<number> {
     const now = s.clock();
     const since = now - HOME_VISITOR_TTL_MS;
-    const [, visitors, epoch] = await Promise.all([
-      s.redis.zremrangebyscore(visitorsKey, '-inf', `(${since}`),
-      s.redis.zrangebyscore(visitorsKey, since, '+inf'),
-      readDashboardEpoch(s.redis, s.keys),
-    ]);
+    const [visitors, epoch] = await Promise.all([home.visitors(since), readDashboardEpoch(s.redis, s.keys)]);
     if (visitors.length === 0) return 0;
-    const [epochs, ats] = await Promise.all([s.redis.hmget(epochKey, ...visitors), s.redis.hmget(atKey, ...visitors)]);
+    const { epochs, ats } = await home.lastPublished(visitors);
     let published = 0;
     rateLimited = false;
     for (let i = 0; i < visitors.length && published < HOME_REFRESH_BATCH && !rateLimited; i++) {
@@ -176,7 +170,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
     app.event('app_home_opened', async ({ event }) => {
       if (event.tab !== 'home' || typeof event.user !== 'string') return;
       try {
-        await s.redis.zadd(visitorsKey, s.clock(), event.user);
+        await home.addVisitor(event.user, s.clock());
         await publish(event.user);
       } catch (err) {
         log.error({ err }, 'home tab could not be published');
@@ -187,7 +181,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
         await ack();
         const page = Math.max(0, Math.min(10_000, Number.parseInt(body.actions[0]?.value ?? '0', 10) || 0));
         try {
-          await s.redis.hset(pageKey, body.user.id, String(page));
+          await home.setPage(body.user.id, page);
           await publish(body.user.id);
         } catch (err) {
           log.error({ err }, 'home tab page could not be published');

@@ -9,24 +9,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../log';
 import type { Metrics } from '../../metrics';
 import type { Keys } from '../redis/keys';
-import { statusEpochKey, withStatusBump } from '../redis/statusEpoch';
 import type { Clock } from '../../kernel/clock';
+import { createSlackHealth, type SlackHealth } from './stores/problems';
 
-/** Records a success; moves the status epoch only when a problem was on record for that method. */
-const RECORD_OK = `
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then redis.call('INCR', KEYS[3]) end
-return 1`;
-
-export interface SlackProblem {
-  method: string;
-  error: string;
-  channel?: string;
-  /** A sentence for people. */
-  sentence: string;
-  at: number;
-  count: number;
-}
+export type { SlackHealth, SlackProblem } from './stores/problems';
 
 /** Sentences for the errors an operator can fix; anything else is reported by its code. */
 const EXPLAIN: Record<string, string> = {
@@ -56,41 +42,6 @@ function classify(err: unknown): string {
   if (e.code === webApi.ErrorCode.HTTPError) return 'http_error';
   if (e.code === webApi.ErrorCode.RequestError) return 'request_error';
   return 'unknown_error';
-}
-
-export interface SlackHealth {
-  /** Problems recorded in the last `withinMs` that no later success of the same method cleared. */
-  problems(now: number, withinMs?: number): Promise<SlackProblem[]>;
-}
-
-export function createSlackHealth(redis: Redis, keys: Keys): SlackHealth & {
-  record(problem: Omit<SlackProblem, 'count'>): Promise<void>;
-  ok(method: string, channel: string | undefined, at: number): Promise<void>;
-} {
-  const problemsKey = keys.k('slackproblems');
-  const okKey = keys.k('slackok');
-  const field = (method: string, channel?: string) => `${method}|${channel ?? ''}`;
-  return {
-    async record(problem) {
-      const f = field(problem.method, problem.channel);
-      const previous = await redis.hget(problemsKey, f);
-      const count = previous ? ((JSON.parse(previous) as SlackProblem).count ?? 0) + 1 : 1;
-      await withStatusBump(redis.multi().hset(problemsKey, f, JSON.stringify({ ...problem, count })), keys).exec();
-    },
-    async ok(method, channel, at) {
-      // Only a success that clears a recorded problem changes what status shows.
-      const f = field(method, channel);
-      await redis.eval(RECORD_OK, 3, okKey, problemsKey, statusEpochKey(keys), f, String(at));
-    },
-    async problems(now, withinMs = 86_400_000) {
-      const [problems, oks] = await Promise.all([redis.hgetall(problemsKey), redis.hgetall(okKey)]);
-      return Object.entries(problems)
-        .map(([f, v]) => ({ f, p: JSON.parse(v) as SlackProblem }))
-        .filter(({ f, p }) => now - p.at <= withinMs && Number(oks[f] ?? 0) < p.at)
-        .map(({ p }) => p)
-        .sort((a, b) => b.at - a.at);
-    },
-  };
 }
 
 export function createSlackClient(deps: {

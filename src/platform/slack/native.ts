@@ -10,10 +10,11 @@
  * most 50 characters, at most 6 series of at most 20 data points, labels and series names of at
  * most 20; a table of at most 100 rows of at most 20 cells.
  */
-import type { Redis } from 'ioredis';
 import { truncate } from '../../kernel/format';
-import type { Keys } from '../redis/keys';
 import type { Block, SlackMessage } from './blocks';
+import type { NativeSupport } from './stores/nativeRefusals';
+
+export { createNativeSupport, type NativeSupport } from './stores/nativeRefusals';
 
 export const NATIVE_BLOCK_TYPES: ReadonlySet<string> = new Set(['data_visualization', 'table', 'data_table']);
 export const CHART_LIMITS = { title: 50, points: 20, label: 20, seriesName: 20, axisLabel: 50, series: 6 } as const;
@@ -45,27 +46,6 @@ export function isInvalidBlocks(err: unknown): boolean {
   if (typeof data === 'string' && data.includes('invalid_blocks')) return true;
   if (typeof e.response?.data === 'string' && e.response.data.includes('invalid_blocks')) return true;
   return typeof e.message === 'string' && e.message.includes('invalid_blocks');
-}
-
-export interface NativeSupport {
-  /** True once this install refused native blocks. */
-  refused(): Promise<boolean>;
-  markRefused(): Promise<void>;
-}
-
-/** Remembered per install (workspace id); kept 30 days, so a workspace that gains them is tried again. */
-const REFUSAL_TTL_MS = 30 * 86_400_000;
-
-export function createNativeSupport(redis: Redis, keys: Keys, teamId: () => string): NativeSupport {
-  const key = () => keys.k('native-refused', teamId() || 'unknown');
-  return {
-    async refused() {
-      return (await redis.exists(key())) === 1;
-    },
-    async markRefused() {
-      await redis.set(key(), String(Date.now()), 'PX', REFUSAL_TTL_MS);
-    },
-  };
 }
 
 /**

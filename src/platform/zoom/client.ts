@@ -16,7 +16,6 @@ import type { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../config';
 import type { Logger } from '../../log';
 import type { Keys } from '../redis/keys';
-import { withStatusBump } from '../redis/statusEpoch';
 import {
   TOKEN_ENDPOINT,
   ZOOM_CODES,
@@ -28,8 +27,11 @@ import {
   readErrorBody,
 } from './errors';
 import { createTokenCache, type RawAnswer } from './token';
+import { getPause, setPause } from './stores/pause';
 import type { CallLogPage, LogDuration, ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomAppUsage, ZoomCallLog } from './types';
 import type { Clock } from '../../kernel/clock';
+
+export { getPause } from './stores/pause';
 
 export interface ZoomRequestInfo {
   /** Template such as `GET /marketplace/apps/{appId}/api_call_logs`, or `POST /oauth/token`. */
@@ -94,22 +96,6 @@ const MAX_PAUSE_MS = 48 * 3_600_000;
 const MAX_APP_PAGES = 100;
 /** Responses larger than this are refused (bytes); a call-log page of 100 entries is ~30 KB. */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
-
-export function pauseKey(keys: Keys, account: string): string {
-  return keys.k('zoompause', account);
-}
-
-/**
- * When the account's Daily-limit pause ends (epoch ms), or null when it is not paused.
- * With `now`, a pause that ended by then also reads as null (injected clocks run ahead of Redis).
- */
-export async function getPause(redis: Redis, keys: Keys, account: string, now?: number): Promise<number | null> {
-  const raw = await redis.get(pauseKey(keys, account));
-  if (raw === null) return null;
-  const until = Number(raw);
-  if (!Number.isFinite(until)) return null;
-  return now !== undefined && until <= now ? null : until;
-}
 
 /**
  * Reads Zoom's Daily-limit `Retry-After` (an ISO timestamp, not seconds) into epoch ms.
@@ -232,7 +218,7 @@ export function createZoomClient(opts: ZoomClientOptions): ZoomClient {
   async function pause(answer: RawAnswer, endpoint: string): Promise<never> {
     const now = clock();
     const until = pauseUntil(answer.headers['retry-after'], now);
-    await withStatusBump(redis.multi().set(pauseKey(keys, account.name), String(until), 'PX', Math.max(1, until - now)), keys).exec();
+    await setPause(redis, keys, account.name, until, now);
     log.warn({ endpoint, until: new Date(until).toISOString() }, 'zoom daily limit reached; account paused');
     throw new ZoomPausedError({ account: account.name, until, endpoint, status: 429, code: 429 });
   }

@@ -15,6 +15,7 @@ import type { Logger } from '../../log';
 import type { Keys } from '../redis/keys';
 import { TOKEN_ENDPOINT, ZoomError, errorFromResponse, readErrorBody } from './errors';
 import type { Clock } from '../../kernel/clock';
+import { createTokenStore } from './stores/tokenCache';
 
 /** An HTTP answer, body unparsed. */
 export interface RawAnswer {
@@ -93,21 +94,9 @@ export const REFRESH_MARGIN_MS = 5 * 60_000;
 /** How often a process waiting on another's fetch re-reads the cache (ms, real time). */
 const LOCK_POLL_MS = 50;
 
-const COMPARE_AND_DELETE_FIELD = `
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-const COMPARE_AND_DELETE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-export function tokenKey(keys: Keys, account: string): string {
-  return keys.k('zoomtoken', account);
-}
-
 export function createTokenCache(opts: TokenCacheOptions): TokenCache {
-  const { account, redis, clock } = opts;
-  const key = tokenKey(opts.keys, account.name);
-  const lockKey = opts.keys.k('zoomtokenlock', account.name);
+  const { account, clock } = opts;
+  const store = createTokenStore(opts.redis, opts.keys, account.name);
   const lockTtlMs = opts.timeoutMs + 5_000;
   const log = opts.log.child({ zoomAccount: account.name });
   let fetchCount = 0;
@@ -115,11 +104,11 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
   let lastApiUrl: string | undefined;
 
   async function readCached(): Promise<string | null> {
-    const [token, refreshAt, apiUrl] = await redis.hmget(key, 'token', 'refreshAt', 'apiUrl');
-    if (!token || !refreshAt) return null;
-    if (Number(refreshAt) <= clock()) return null;
-    lastApiUrl = apiUrl || undefined;
-    return token;
+    const cached = await store.read();
+    if (!cached) return null;
+    if (cached.refreshAt <= clock()) return null;
+    lastApiUrl = cached.apiUrl || undefined;
+    return cached.token;
   }
 
   async function fetchAndStore(): Promise<string> {
@@ -135,7 +124,7 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
     const lifetimeMs = expiresInS * 1000;
     // Short-lived tokens (tests, odd configurations) still get half their life before a refetch.
     const refreshAt = clock() + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
-    await redis.multi().hset(key, 'token', token, 'refreshAt', String(refreshAt), 'apiUrl', apiUrl ?? '').pexpire(key, lifetimeMs).exec();
+    await store.write(token, refreshAt, apiUrl ?? '', lifetimeMs);
     log.info({ expiresInS }, 'zoom access token fetched');
     return token;
   }
@@ -148,12 +137,12 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
       const cached = await readCached();
       if (cached) return cached;
       const lockValue = randomBytes(12).toString('hex');
-      if ((await redis.set(lockKey, lockValue, 'PX', lockTtlMs, 'NX')) === 'OK') {
+      if (await store.lock(lockValue, lockTtlMs)) {
         try {
           // Another process may have stored a token between our read and the lock.
           return (await readCached()) ?? (await fetchAndStore());
         } finally {
-          await redis.eval(COMPARE_AND_DELETE, 1, lockKey, lockValue).catch(() => undefined);
+          await store.unlock(lockValue).catch(() => undefined);
         }
       }
       if (Date.now() > deadline) {
@@ -175,8 +164,7 @@ export function createTokenCache(opts: TokenCacheOptions): TokenCache {
       return inflight;
     },
     async invalidate(badToken: string) {
-      const deleted = await redis.eval(COMPARE_AND_DELETE_FIELD, 1, key, badToken);
-      if (deleted === 1) log.info('zoom access token rejected; dropped from the cache');
+      if (await store.dropIf(badToken)) log.info('zoom access token rejected; dropped from the cache');
     },
     fetches: () => fetchCount,
     apiUrl: () => lastApiUrl,

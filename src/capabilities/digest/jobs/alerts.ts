@@ -25,6 +25,7 @@ import type { Keys } from '../../../platform/redis/keys';
 import type { UsageStore } from '../../evidence';
 import type { PollEvent } from '../../evidence';
 import type { Clock } from '../../../kernel/clock';
+import { createAlertClaims } from '../stores/alertClaims';
 
 /** Polling counts as "failing for an hour" from this long after the first failure (ms). */
 export const POLL_FAILING_ALERT_MS = 3_600_000;
@@ -56,8 +57,9 @@ export interface Alerts {
 const appLabel = (name: string) => `*${escapeMrkdwn(truncate(name, 80))}*`;
 
 export function createAlerts(deps: AlertDeps): Alerts {
-  const { redis, keys, log } = deps;
-  const claimKey = (...parts: Array<string | number>) => keys.k('alert', ...parts);
+  const { log } = deps;
+  const claims = createAlertClaims(deps.redis, deps.keys);
+  const claimKey = claims.key;
 
   /** Claims the event, posts, audits. False when the event was already alerted. */
   async function fire(
@@ -66,12 +68,11 @@ export function createAlerts(deps: AlertDeps): Alerts {
     msg: SlackMessage,
     audit: { appId?: string; account?: string; summary: string; details?: Record<string, string | number> },
   ): Promise<boolean> {
-    const claimed = await redis.set(key, String(deps.clock()), 'PX', ALERT_CLAIM_TTL_MS, 'NX');
-    if (claimed !== 'OK') return false;
+    if (!(await claims.claim(key, deps.clock(), ALERT_CLAIM_TTL_MS))) return false;
     try {
       await deps.slack.chat.postMessage({ channel: deps.channel, text: msg.text, blocks: msg.blocks ?? [], unfurl_links: false });
     } catch (err) {
-      await redis.del(key);
+      await claims.release(key);
       log.warn({ alert: kind, err: { message: (err as Error).message } }, 'alert could not be posted; it will be retried on the next check');
       throw err;
     }
@@ -175,8 +176,7 @@ export function createAlerts(deps: AlertDeps): Alerts {
         // One claim per family: a family alerted once is never alerted again for this app.
         const fresh: string[] = [];
         for (const family of event.families) {
-          const ok = await redis.set(claimKey('family', event.appId, family), String(deps.clock()), 'PX', ALERT_CLAIM_TTL_MS, 'NX');
-          if (ok === 'OK') fresh.push(family);
+          if (await claims.claim(claimKey('family', event.appId, family), deps.clock(), ALERT_CLAIM_TTL_MS)) fresh.push(family);
         }
         if (fresh.length === 0) return;
         const list = fresh.map((f) => `\`${escapeMrkdwn(truncate(f, 80))}\``).join(', ');
@@ -186,7 +186,7 @@ export function createAlerts(deps: AlertDeps): Alerts {
         try {
           await deps.slack.chat.postMessage({ channel: deps.channel, text, blocks: [section(text)], unfurl_links: false });
         } catch (err) {
-          await redis.del(...fresh.map((f) => claimKey('family', event.appId, f)));
+          await claims.release(...fresh.map((f) => claimKey('family', event.appId, f)));
           throw err;
         }
         await deps.audit.append({

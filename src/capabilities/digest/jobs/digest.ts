@@ -23,18 +23,20 @@ import {
   digestCounts,
   digestDate,
   previousDate,
-  renderDigest,
   type DigestApp,
   type DigestCounts,
   type DigestModel,
-} from '../views/digest';
+} from '../model';
+import { renderDigest } from '../views/digest';
 import { lastNDays } from '../../../kernel/format';
 import type { DailyUsage } from '../../evidence';
 import { guessIntegrations } from '../../evidence';
 import type { ApprovalRequest } from '../../approvals';
-import type { Keys } from '../../../platform/redis/keys';
 import type { AlertDeps } from './alerts';
 import { sendWithFallback, type NativeSupport } from '../../../platform/slack/native';
+import { createDigestDayStore } from '../stores/digestDays';
+
+export { dayKey } from '../stores/digestDays';
 
 /** The job scheduler's fixed id and the job name, on the `digest` queue. */
 export const DIGEST_SCHEDULER_ID = 'digest';
@@ -88,39 +90,6 @@ export class DigestBusyError extends Error {
   }
 }
 
-// KEYS[1] day hash. ARGV[1] token, ARGV[2] now (ms), ARGV[3] posting ttl (ms).
-// Returns {'claimed'} | {'posted', channel, ts} | {'posting', claimedAt}.
-const CLAIM = `
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then
-  redis.call('HSET', KEYS[1], 'state', 'posting', 'token', ARGV[1], 'claimedAt', ARGV[2])
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  return {'claimed'}
-end
-if state == 'posted' then
-  local v = redis.call('HMGET', KEYS[1], 'channel', 'ts')
-  return {'posted', v[1], v[2]}
-end
-return {'posting', redis.call('HGET', KEYS[1], 'claimedAt') or ''}`;
-
-// KEYS[1] day hash. ARGV[1] token, ARGV[2] channel, ARGV[3] ts, ARGV[4] now, ARGV[5] counts json,
-// ARGV[6] retention (ms). Stores the posted message if the claim is still ours; returns 1 or 0.
-const STORE = `
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'posted', 'channel', ARGV[2], 'ts', ARGV[3], 'postedAt', ARGV[4], 'counts', ARGV[5])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return 1`;
-
-// KEYS[1] day hash. ARGV[1] token. Drops a `posting` claim that is ours (the post surely failed).
-const RELEASE = `
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] and redis.call('HGET', KEYS[1], 'state') == 'posting' then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
-/** `{p}:digest-day:<date>`: not `digest:`, which is the BullMQ queue's namespace. */
-export const dayKey = (keys: Keys, date: string) => keys.k('digest-day', date);
-
 /** Slack answered with an error: the message was certainly not posted. */
 function slackRefused(err: unknown): boolean {
   return (err as { code?: string }).code === 'slack_webapi_platform_error';
@@ -169,7 +138,7 @@ export async function collectDigest(deps: DigestDeps, now: number, date: string)
     deps.health.getAll(deps.accounts),
     deps.audit.since(now - DAY_MS, 500),
     deps.apps.candidates(),
-    deps.redis.hget(dayKey(deps.keys, previousDate(date)), 'counts'),
+    createDigestDayStore(deps.redis, deps.keys).counts(previousDate(date)),
     deps.requests
       ? deps.requests().then(
           (r) => r,
@@ -263,7 +232,7 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = deps.clock();
   const date = digestDate(opts.at ?? now, deps.tz);
-  const key = dayKey(deps.keys, date);
+  const days = createDigestDayStore(deps.redis, deps.keys);
   const model = await collectDigest(deps, now, date);
   const msg = renderDigest(model, now, deps.tz);
   const counts = JSON.stringify(digestCounts(model));
@@ -271,8 +240,8 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
   const log = deps.log.child({ digestDate: date });
 
   for (let waited = 0; ; waited += WAIT_STEP_MS) {
-    const claim = (await deps.redis.eval(CLAIM, 1, key, token, String(now), String(POSTING_TTL_MS))) as string[];
-    if (claim[0] === 'claimed') {
+    const claim = await days.claim(date, token, now, POSTING_TTL_MS);
+    if (claim.state === 'claimed') {
       let res: { channel?: string; ts?: string };
       try {
         res = await sendWithFallback(msg, deps.native, (m) => deps.slack.chat.postMessage({ channel: deps.channel, text: m.text, blocks: m.blocks ?? [], unfurl_links: false }), () =>
@@ -281,14 +250,14 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
       } catch (err) {
         // Every failure, not only Slack's own error answers: see the header. The attempt still
         // fails, so BullMQ retries it with backoff.
-        await deps.redis.eval(RELEASE, 1, key, token);
+        await days.release(date, token);
         log.warn({ err: { message: (err as Error).message }, refused: slackRefused(err) }, 'digest post failed; claim released for the retry');
         throw err;
       }
       const channel = res.channel ?? deps.channel;
       const ts = String(res.ts ?? '');
-      const stored = await deps.redis.eval(STORE, 1, key, token, channel, ts, String(now), counts, String(DAY_RECORD_TTL_MS));
-      if (stored !== 1) log.warn('digest claim expired before the post was stored; a later run may post again');
+      const stored = await days.record(date, token, { channel, ts, counts }, now, DAY_RECORD_TTL_MS);
+      if (!stored) log.warn('digest claim expired before the post was stored; a later run may post again');
       await deps.audit.append({
         type: 'digest.posted',
         actor: opts.actor ?? 'system',
@@ -298,19 +267,19 @@ export async function runDigest(deps: DigestDeps, opts: { at?: number; actor?: s
       log.info({ channel, ts }, 'digest posted');
       return { date, action: 'posted', channel, ts };
     }
-    if (claim[0] === 'posted') {
-      const channel = claim[1] ?? deps.channel;
-      const ts = claim[2] ?? '';
+    if (claim.state === 'posted') {
+      const channel = claim.channel ?? deps.channel;
+      const ts = claim.ts ?? '';
       try {
         await sendWithFallback(msg, deps.native, (m) => deps.slack.chat.update({ channel, ts, text: m.text, blocks: m.blocks ?? [] }));
       } catch (err) {
         if ((err as { data?: { error?: string } }).data?.error !== 'message_not_found') throw err;
         // Someone deleted today's digest: forget it, and the next pass of this loop posts anew.
         log.warn({ channel, ts }, "today's digest message is gone; posting it again");
-        await deps.redis.del(key);
+        await days.forget(date);
         continue;
       }
-      await deps.redis.hset(key, 'counts', counts, 'updatedAt', String(now));
+      await days.updated(date, counts, now);
       log.info({ channel, ts }, 'digest updated');
       return { date, action: 'updated', channel, ts };
     }

@@ -16,7 +16,6 @@ import type { NativeSupport } from './stores/nativeRefusals';
 
 export { createNativeSupport, type NativeSupport } from './stores/nativeRefusals';
 
-export const NATIVE_BLOCK_TYPES: ReadonlySet<string> = new Set(['data_visualization', 'table', 'data_table']);
 export const CHART_LIMITS = { title: 50, points: 20, label: 20, seriesName: 20, axisLabel: 50, series: 6 } as const;
 export const TABLE_LIMITS = { rows: 100, cells: 20 } as const;
 

@@ -36,8 +36,6 @@ import type { AlertDeps } from './alerts';
 import { sendWithFallback, type NativeSupport } from '../../../platform/slack/native';
 import { createDigestDayStore } from '../stores/digestDays';
 
-export { dayKey } from '../stores/digestDays';
-
 /** The job scheduler's fixed id and the job name, on the `digest` queue. */
 export const DIGEST_SCHEDULER_ID = 'digest';
 export const DIGEST_JOB = 'digest';

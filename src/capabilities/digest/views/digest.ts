@@ -18,14 +18,10 @@ import { withFallback } from '../../../platform/slack/native';
 import { digestCounts, digestDate, type DigestApp, type DigestChange, type DigestCounts, type DigestHealth, type DigestModel } from '../model';
 
 export {
-  DIGEST_CHART_DAYS,
   digestCounts,
   digestDate,
   previousDate,
   type DigestApp,
-  type DigestChange,
-  type DigestCounts,
-  type DigestHealth,
   type DigestModel,
 } from '../model';
 

@@ -31,7 +31,7 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
 export function createQueues(connection: Redis, keys: Keys, log: Logger): Queues {
   const make = (name: string) => {
     const queue = new Queue(name, { connection, prefix: keys.base, defaultJobOptions: DEFAULT_JOB_OPTIONS });
-    // Connection errors are already logged once per outage by the connection itself (store/redis.ts);
+    // Connection errors are already logged once per outage by the connection itself (platform/redis/connection.ts);
     // without a listener BullMQ would print each one to stderr.
     queue.on('error', (err) => log.debug({ queue: name, err: { message: err.message } }, 'queue error'));
     return queue;

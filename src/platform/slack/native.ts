@@ -6,7 +6,7 @@
  * instead and the refusal is remembered in Redis for the install, so later messages go straight
  * to the fallback. The fallback is kept in a WeakMap, never on the message: nothing of it is sent.
  *
- * Limits held here (the fake Slack checks the same, see sandbox/blockKit.ts): a chart title of at
+ * Limits held here (the fake Slack checks the same, see dev/fakes/blockKit.ts): a chart title of at
  * most 50 characters, at most 6 series of at most 20 data points, labels and series names of at
  * most 20; a table of at most 100 rows of at most 20 cells.
  */

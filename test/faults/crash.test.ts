@@ -27,8 +27,9 @@ import { actionBody, postSigned } from '../../dev/fakes/signing';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import {
-  bootOn, buttons, card, cardText, click, harnessEnv, openRequest, PEOPLE, seedApp, startFakes, until,
+  bootOn, buttons, card, cardText, click, harnessEnv, openRequest, PEOPLE, seedApp, startFakes,
 } from '../integration/approvals.harness';
+import { sleep, until } from '../helpers/polls';
 import { spawnApp, type AppProcess } from './appProcess';
 import { startRedisProxy, type RedisProxy } from './redisProxy';
 
@@ -98,7 +99,7 @@ async function expectRemovedOnce(scene: Scene, id: string, result: 'deleted' | '
     RECOVERY_MS,
   );
   // Anything still running late (a duplicate job, a second aftermath) would land here.
-  await new Promise((r) => setTimeout(r, 1_000));
+  await sleep(1_000);
   const services = scene.web.running.services;
 
   expect(scene.zoom.removals).toEqual([scene.appId]);

@@ -17,7 +17,8 @@ import { createRequestStore } from '../../src/capabilities/approvals/stores/requ
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { baseEnv, dropPrefix, uniquePrefix } from '../helpers/env';
-import { CROWD, harnessEnv, PEOPLE, startFakes, until } from '../integration/approvals.harness';
+import { CROWD, harnessEnv, PEOPLE, startFakes } from '../integration/approvals.harness';
+import { sleep, until } from '../helpers/polls';
 import { spawnApp, type AppProcess } from './appProcess';
 import { clickBody, deliverSigned, openRequestOn, quantile, seedDisabledApp, signRequest } from './slackTraffic';
 
@@ -73,8 +74,6 @@ function planClicks(requestIds: string[], seed = 20_260_707): PlannedClick[] {
   }
   return plan;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let zoom: FakeZoom;
 let slack: FakeSlack;

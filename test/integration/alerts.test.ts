@@ -5,6 +5,7 @@
  */
 import { bootApp, type Booted } from '../helpers/boot';
 import { TEST_SECRETS } from '../helpers/env';
+import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
 import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { pollAccount } from '../../src/capabilities/evidence/jobs/pollAccount';
@@ -128,12 +129,14 @@ describe('alerts', () => {
     const res = await app.click({ action_id: 'alert_request_enable', value: 'app-dis', user_id: 'U0ALICE', channel_id: CHANNEL });
     expect(res.status).toBe(200);
     const store = createRequestStore(s.redis, s.keys);
-    const deadline = Date.now() + 5_000;
-    let open = await store.listOpen();
-    while (!open.some((r) => r.appId === 'app-dis') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      open = await store.listOpen();
-    }
+    const open = await until(
+      async () => {
+        const listed = await store.listOpen();
+        return listed.some((r) => r.appId === 'app-dis') ? listed : undefined;
+      },
+      'the enable request to open',
+      { timeoutMs: 5_000, everyMs: 50 },
+    );
     const req = open.find((r) => r.appId === 'app-dis');
     expect(req).toMatchObject({ action: 'enable', requester: 'U0ALICE', status: 'pending', required: 1 });
     await slack.waitForResponse((r) => r.path.includes('act'));

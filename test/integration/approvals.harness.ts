@@ -5,6 +5,7 @@
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { TEST_SECRETS } from '../helpers/env';
+import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from '../../dev/fakes/slackServer';
 import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import type { StartOptions } from '../../src/main';
@@ -167,16 +168,6 @@ export async function click(b: Booted, actionId: string, value: string, user: st
     throw new Error(`click answer was not a separate ephemeral message: ${JSON.stringify(answer.body).slice(0, 200)}`);
   }
   return String(answer.body.text ?? '');
-}
-
-export async function until<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export async function waitForStatus(store: RequestStore, id: string, status: StoredRequest['status']): Promise<StoredRequest> {

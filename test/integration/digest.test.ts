@@ -5,6 +5,7 @@
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
 import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { digestDate } from '../../src/capabilities/digest/views/digest';
@@ -22,16 +23,6 @@ const DIGEST_CHANNEL = 'C0DIGEST';
 /** Digest posts (alerts share the channel; the digest's fallback text starts like this). */
 const digestPosts = (slack: FakeSlack): SlackCall[] =>
   slack.callsTo('chat.postMessage').filter((c) => c.args.channel === DIGEST_CHANNEL && String(c.args.text).startsWith('zoomjwt digest'));
-
-async function until<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function zoomEnv(zoom: FakeZoom): Record<string, string> {
   return {
@@ -110,8 +101,8 @@ describe('the daily digest', () => {
 
     const first = await app.command('digest');
     expect(visibleText(first.json)).toMatch(/on its way to <#C0DIGEST>/);
-    const posted = await until(() => digestPosts(app.slack)[0], 10_000, 'the digest post');
-    const ts = (await until(() => [...app.slack.messages.values()].find((m) => m.text.startsWith('zoomjwt digest')), 5_000, 'the stored message')).ts;
+    const posted = await until(() => digestPosts(app.slack)[0], 'the digest post', { timeoutMs: 10_000, everyMs: 50 });
+    const ts = (await until(() => [...app.slack.messages.values()].find((m) => m.text.startsWith('zoomjwt digest')), 'the stored message', { timeoutMs: 5_000, everyMs: 50 })).ts;
 
     const text = visibleText(posted.args);
     const today = digestDate(now, 'UTC');
@@ -128,14 +119,13 @@ describe('the daily digest', () => {
     expect(text).not.toMatch(/Quiet Reports is silent/);
 
     // Clicks while a digest job is queued or running collapse into it: let this one finish first.
-    for (const deadline = Date.now() + 10_000; ; ) {
-      const counts = await s.queues.digest.getJobCounts('active', 'waiting', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0)) break;
-      if (Date.now() > deadline) throw new Error('the first digest job did not finish');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      async () => Object.values(await s.queues.digest.getJobCounts('active', 'waiting', 'prioritized')).every((n) => n === 0),
+      'the first digest job to finish',
+      { timeoutMs: 10_000, everyMs: 50 },
+    );
     await app.command('digest');
-    await until(() => app.slack.callsTo('chat.update').find((c) => c.args.ts === ts), 10_000, 'the digest update');
+    await until(() => app.slack.callsTo('chat.update').find((c) => c.args.ts === ts), 'the digest update', { timeoutMs: 10_000, everyMs: 50 });
     expect(digestPosts(app.slack)).toHaveLength(1);
     expect(app.slack.message(DIGEST_CHANNEL, ts)?.updates).toBe(1);
 
@@ -285,16 +275,15 @@ describe('several processes', () => {
     'with a one-minute schedule, post once for the date and then update it',
     async () => {
       // Wait for a scheduled run of the digest (next minute boundary, either process).
-      const completed = await (async () => {
-        const deadline = Date.now() + 70_000;
-        for (;;) {
+      const completed = await until(
+        async () => {
           const jobs = await a.running.services.queues.digest.getCompleted();
           const scheduled = jobs.filter((j) => String(j.id).startsWith(`repeat:${DIGEST_SCHEDULER_ID}:`));
-          if (scheduled.length > 0) return scheduled;
-          if (Date.now() > deadline) throw new Error('no scheduled digest ran');
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })();
+          return scheduled.length > 0 ? scheduled : undefined;
+        },
+        'a scheduled digest run',
+        { timeoutMs: 70_000, everyMs: 250 },
+      );
       const job = completed[0]!;
       const scheduledAt = Number(String(job.id).split(':').pop());
       // The run stands for its scheduled instant, so its date is that instant's local date.

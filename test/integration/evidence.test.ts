@@ -363,7 +363,7 @@ describe('evidence in Slack', () => {
     zoom.hangNext(1, /^GET \/marketplace\/apps\?/);
     const first = visibleText((await app.command('poll')).json);
     expect(first).toContain('Polling 1 account now…');
-    await until('the poll to start', async () => isPollRunning(services(), 'default'));
+    await until(async () => isPollRunning(services(), 'default'), 'the poll to start', { timeoutMs: 15_000, everyMs: 50 });
     const second = visibleText((await app.command('poll')).json);
     expect(second).toContain('was already running; this request joins it');
     const res = await app.command('status');
@@ -394,7 +394,7 @@ describe('wrong Zoom credentials', () => {
   it('schedules one poll per account and shows the refusal in status, without secrets', async () => {
     const schedulers = await app.running.services.queues.poll.getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.every])).toEqual([['poll:default', 60_000]]);
-    await until('the scheduled poll to fail', async () => (await app.running.services.health.get('default')).lastError);
+    await until(async () => (await app.running.services.health.get('default')).lastError, 'the scheduled poll to fail', { timeoutMs: 15_000, everyMs: 50 });
     const res = await app.command('status');
     const text = visibleText(res.json);
     expect(text).toContain(':warning: *default*: the last poll failed');

@@ -17,7 +17,8 @@ import { visibleText } from '../helpers/boot';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import type { Booted } from '../helpers/boot';
-import { ACCOUNT_ID, bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
+import { ACCOUNT_ID, bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
+import { sleep, until } from '../helpers/polls';
 
 let h: Harness;
 let app: { appId: string; name: string };
@@ -42,7 +43,7 @@ const deletes = () => h.zoom.requests.filter((r) => r.startsWith('DELETE')).leng
 
 async function nothingChanged(): Promise<void> {
   // A listener that got in would act after its ack: give it the time it would need.
-  await new Promise((r) => setTimeout(r, 150));
+  await sleep(150);
   const req = await h.store.get(requestId);
   expect(req?.status).toBe('pending');
   expect(req?.signatures).toEqual([]);
@@ -221,7 +222,7 @@ describe('answers go only to Slack', () => {
     await postSigned(url(), actionBody({ action_id: ACTION.approve, value: requestId, user_id: PEOPLE.mallory, response_url: `${target}-click` }), { signingSecret: TEST_SECRETS.signingSecret });
     await until(async () => h.b.logs.filter((l) => l.includes('outside Slack')).length >= warnsBefore + 2, 'the refusal warnings');
     // Give any stray follow-up the time it would need to arrive.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(hits).toEqual([]);
     const warns = h.b.logs.filter((l) => l.includes('outside Slack')).slice(warnsBefore).map((l) => JSON.parse(l) as { level: number; host: string });
     expect(warns).toHaveLength(2);

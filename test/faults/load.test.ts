@@ -9,14 +9,15 @@
  * (which also runs the load generator and both fakes, and so only ever overstates them).
  */
 import { Agent } from 'node:http';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createAuditLog } from '../../src/capabilities/audit/stores/audit';
 import { createKeys } from '../../src/platform/redis/keys';
 import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
-import { baseEnv, dropPrefix, uniquePrefix } from '../helpers/env';
+import { baseEnv } from '../helpers/env';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
 import { CROWD, harnessEnv, PEOPLE, startFakes } from '../integration/approvals.harness';
 import { sleep, until } from '../helpers/polls';
 import { spawnApp, type AppProcess } from './appProcess';
@@ -84,7 +85,7 @@ const keys = createKeys(prefix);
 
 beforeAll(async () => {
   ({ zoom, slack } = await startFakes());
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  redis = openRedis({ maxRetriesPerRequest: 3 });
   const env = {
     ...baseEnv({ SLACK_API_URL: slack.apiUrl, REDIS_PREFIX: prefix }),
     ...harnessEnv(zoom, { ACTIONS_MODE: 'live', REQUIRED_APPROVALS: '2', ROLE: 'all', LOG_LEVEL: 'warn' }),

@@ -18,7 +18,8 @@ import { createRequestStore } from '../../src/capabilities/approvals/stores/requ
 import { createUsageStore } from '../../src/capabilities/evidence/stores/usage';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
-import { baseEnv, uniquePrefix } from '../helpers/env';
+import { baseEnv } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
 import { DAY, harnessEnv, PEOPLE, startFakes } from '../integration/approvals.harness';
 import { sleep, until } from '../helpers/polls';
 import { httpStatus, spawnApp, type AppProcess } from './appProcess';

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { baseEnv, dropPrefix, uniquePrefix } from '../helpers/env';
+import { baseEnv } from '../helpers/env';
+import { dropPrefix, uniquePrefix } from '../helpers/redis';
 import { until } from '../helpers/polls';
 import { harnessEnv, startFakes } from '../integration/approvals.harness';
 import { spawnApp } from './appProcess';

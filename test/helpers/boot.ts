@@ -8,8 +8,9 @@ import { checkMessage } from '../../dev/fakes/blockKit';
 import { start, type Running, type StartOptions } from '../../src/main';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { actionBody, commandBody, postSigned, type ActionFields, type CommandFields, type PostResult } from '../../dev/fakes/signing';
-import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from './env';
+import { baseEnv, TEST_SECRETS } from './env';
 import { logSink } from './logs';
+import { dropPrefix, uniquePrefix } from './redis';
 
 export interface Booted {
   url: string;

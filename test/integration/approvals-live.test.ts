@@ -6,7 +6,7 @@
 import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
-import { uniquePrefix } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
 import { missingScope } from '../../dev/fakes/zoomServer';
 import {
   ackTimes,

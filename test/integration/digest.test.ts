@@ -4,7 +4,8 @@
  * same-day rerun edits it; its content comes from polled Zoom data and the pending requests.
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
-import { TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { TEST_SECRETS } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
 import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
 import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';

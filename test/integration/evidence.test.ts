@@ -8,9 +8,9 @@ import { TEST_SECRETS } from '../helpers/env';
 import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { isPollRunning } from '../../src/capabilities/evidence/jobs/pollJob';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
-import { Redis } from 'ioredis';
 import { createAppStore } from '../../src/capabilities/evidence/stores/apps';
 import { createKeys } from '../../src/platform/redis/keys';
+import { openRedis } from '../helpers/redis';
 
 const ACCOUNT_ID = 'acct-test';
 const SCIM = 'AzScimApp01';
@@ -140,7 +140,7 @@ describe('evidence in Slack', () => {
     expect(await count('build')).toBe(buildsBefore);
 
     // Another process: its own connection and store, nothing shared with this app but Redis.
-    const other = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+    const other = openRedis({ maxRetriesPerRequest: 2 });
     try {
       await createAppStore(other, createKeys(app.prefix), ['default']).update(QUIET, { owner: 'U0ELSEWHERE' });
     } finally {

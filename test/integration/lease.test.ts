@@ -1,7 +1,7 @@
 /** The per-app lease on a real Redis: one holder at a time, kept alive while its work runs, freed by a dead holder's TTL. */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LeaseBusyError, withLease } from '../../src/platform/redis/lease';
-import { dropPrefix, uniquePrefix } from '../helpers/env';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
 import { sleep } from '../helpers/polls';
 
 const prefix = uniquePrefix('lease');
@@ -9,7 +9,7 @@ const key = (name: string) => `{${prefix}}:lease:${name}`;
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = openRedis();
 });
 afterAll(async () => {
   redis.disconnect();

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { logSink } from '../helpers/logs';
-import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { baseEnv, TEST_SECRETS } from '../helpers/env';
+import { dropPrefix, uniquePrefix } from '../helpers/redis';
 import { freePort } from '../helpers/net';
 import { until, type UntilOptions } from '../helpers/polls';
 

@@ -11,7 +11,7 @@ import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/platform/slack/ids';
 import { JOB, jobIds, reminderDelays, type ReminderMoment } from '../../src/capabilities/approvals/flow';
 import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
-import { uniquePrefix } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
 import { bootOn, card, click, CROWD, openRequest, PEOPLE, seedApp, startFakes, waitForStatus } from './approvals.harness';
 import { until } from '../helpers/polls';
 import type { FakeSlack } from '../../dev/fakes/slackServer';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { createKeys } from '../../src/platform/redis/keys';
@@ -14,9 +14,10 @@ import { ZoomError, ZoomPausedError, type ZoomErrorKind } from '../../src/platfo
 import { apiBaseFromTokenAnswer, createTokenCache } from '../../src/platform/zoom/token';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
 import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
 
 const DAY = 86_400_000;
-const prefix = `zjt-test-zoomClient-${randomBytes(4).toString('hex')}`;
+const prefix = uniquePrefix('zoomClient');
 const keys = createKeys(prefix);
 
 let now = Date.parse('2026-03-02T12:00:00Z');
@@ -98,8 +99,8 @@ function logEntry(appId: string, n: number, time: number, extra: Partial<ZoomCal
 
 beforeAll(async () => {
   fake = await startFakeZoom({ clock });
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-  redis2 = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+  redis = openRedis({ maxRetriesPerRequest: 2 });
+  redis2 = openRedis({ maxRetriesPerRequest: 2 });
 });
 
 beforeEach(() => {
@@ -111,12 +112,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 500);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
+  await dropPrefix(prefix);
   await Promise.all([redis.quit(), redis2.quit(), fake.close()]);
 });
 

@@ -1,4 +1,4 @@
-/** The environment the tests run the app with: its secrets and a complete, valid config. */
+/** The environment the tests run the app with: its secrets, its Zoom account, a complete valid config. */
 import { REDIS_URL, uniquePrefix } from './redis';
 
 export const TEST_SECRETS = {
@@ -9,6 +9,10 @@ export const TEST_SECRETS = {
   auditKey: 'audit-key-for-tests-0f3b8e1d9c2a7f64',
 };
 
+/** The Zoom account baseEnv configures; `startTestZoom` starts a fake Zoom that knows it. */
+export const ACCOUNT_ID = 'acct-test';
+export const CLIENT_ID = 'client-test';
+
 /** A complete, valid environment; override what the test is about. */
 export function baseEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
@@ -17,8 +21,8 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Rec
     SLACK_API_URL: 'http://127.0.0.1:9/api/',
     REDIS_URL,
     REDIS_PREFIX: uniquePrefix('env'),
-    ZOOM_ACCOUNT_ID: 'acct-test',
-    ZOOM_CLIENT_ID: 'client-test',
+    ZOOM_ACCOUNT_ID: ACCOUNT_ID,
+    ZOOM_CLIENT_ID: CLIENT_ID,
     ZOOM_CLIENT_SECRET: TEST_SECRETS.zoomClientSecret,
     ZOOM_API_URL: 'http://127.0.0.1:9/v2',
     ZOOM_OAUTH_URL: 'http://127.0.0.1:9/oauth/token',

@@ -3,12 +3,12 @@
  * a real Redis. One message per local date however often and however concurrently it runs; a
  * same-day rerun edits it; its content comes from polled Zoom data and the pending requests.
  */
-import { bootApp, visibleText, type Booted } from '../helpers/boot';
-import { TEST_SECRETS } from '../helpers/env';
+import { bootApp, startTestZoom, visibleText, type Booted } from '../helpers/boot';
+import { ACCOUNT_ID, TEST_SECRETS } from '../helpers/env';
 import { uniquePrefix } from '../helpers/redis';
 import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { digestDate } from '../../src/capabilities/digest/views/digest';
 import { createDigestFeature } from '../../src/capabilities/digest/feature';
 import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/capabilities/digest/jobs/digest';
@@ -25,16 +25,8 @@ const DIGEST_CHANNEL = 'C0DIGEST';
 const digestPosts = (slack: FakeSlack): SlackCall[] =>
   slack.callsTo('chat.postMessage').filter((c) => c.args.channel === DIGEST_CHANNEL && String(c.args.text).startsWith('zoomjwt digest'));
 
-function zoomEnv(zoom: FakeZoom): Record<string, string> {
-  return {
-    ZOOM_API_URL: zoom.apiUrl,
-    ZOOM_OAUTH_URL: zoom.oauthUrl,
-    ZOOM_ACCOUNT_ID: 'acct-test',
-    ZOOM_APP_IDS: 'app-scim,app-quiet',
-    POLL_EVERY: '24h',
-    LOG_LEVEL: 'warn',
-  };
-}
+/** With the fake Zoom given to bootApp: the two apps the digest reports on, polled only when a test says. */
+const DIGEST_ENV = { ZOOM_APP_IDS: 'app-scim,app-quiet', POLL_EVERY: '24h', LOG_LEVEL: 'warn' };
 
 /** Every value under the install's prefix, as text (job data included), to look for secrets in. */
 async function redisText(s: Services): Promise<string> {
@@ -65,10 +57,9 @@ describe('the daily digest', () => {
   let app: Booted;
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
-    zoom.addApp('acct-test', { app_id: 'app-scim', app_name: 'Azure SCIM JWT' });
-    zoom.addApp('acct-test', { app_id: 'app-quiet', app_name: 'Quiet Reports' });
+    zoom = await startTestZoom();
+    zoom.addApp(ACCOUNT_ID, { app_id: 'app-scim', app_name: 'Azure SCIM JWT' });
+    zoom.addApp(ACCOUNT_ID, { app_id: 'app-quiet', app_name: 'Quiet Reports' });
     const now = Date.now();
     zoom.generateLogs('app-scim', {
       count: 120,
@@ -80,7 +71,7 @@ describe('the daily digest', () => {
       ],
     });
     // Keyed audit chain: the digest's closing head line is checked against it below.
-    app = await bootApp('digest', { ...zoomEnv(zoom), AUDIT_KEY: TEST_SECRETS.auditKey });
+    app = await bootApp('digest', { ...DIGEST_ENV, AUDIT_KEY: TEST_SECRETS.auditKey }, { zoom });
     await poll(app.running.services);
   });
 
@@ -240,11 +231,10 @@ describe('several processes', () => {
   let b: Booted;
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+    zoom = await startTestZoom();
     slack = await startFakeSlack();
-    const env = { ...zoomEnv(zoom), REDIS_PREFIX: prefix, DIGEST_CRON: '* * * * *', DIGEST_TZ: 'Europe/Paris' };
-    [a, b] = await Promise.all([bootApp('digest2', env, { slack }), bootApp('digest2', env, { slack })]);
+    const env = { ...DIGEST_ENV, REDIS_PREFIX: prefix, DIGEST_CRON: '* * * * *', DIGEST_TZ: 'Europe/Paris' };
+    [a, b] = await Promise.all([bootApp('digest2', env, { slack, zoom }), bootApp('digest2', env, { slack, zoom })]);
   });
 
   afterAll(async () => {

@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import { mrkdwnStrings } from '../helpers/mrkdwn';
 import { ACTION } from '../../src/platform/slack/ids';
-import { ACCOUNT_ID, click, openRequest, PEOPLE, startHarness, waitForStatus, type Harness } from './approvals.harness';
+import { click, openRequest, PEOPLE, startHarness, waitForStatus, type Harness } from './approvals.harness';
+import { ACCOUNT_ID } from '../helpers/env';
 import { sleep, until } from '../helpers/polls';
 
 /** Control sequences Slack acts on; each carries an id or host no real message of ours uses. */

@@ -13,11 +13,11 @@ import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { actionBody, commandBody, postSigned, sign } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from '../helpers/env';
-import { visibleText } from '../helpers/boot';
+import { startTestZoom, visibleText } from '../helpers/boot';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import type { Booted } from '../helpers/boot';
-import { ACCOUNT_ID, bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
+import { bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
 import { sleep, until } from '../helpers/polls';
 
 let h: Harness;
@@ -319,8 +319,7 @@ describe('Enterprise Grid', () => {
     let zoom: FakeZoom;
     let org: Booted;
     beforeAll(async () => {
-      zoom = await startFakeZoom();
-      zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+      zoom = await startTestZoom();
       slack = await startFakeSlack({ enterpriseId: 'E0ORG' });
       slack.addUser({ id: 'W0SALES', team_id: 'T0SALES', enterprise_user: { enterprise_id: 'E0ORG', teams: ['T0SALES'] } });
       // users.info names the org as team_id for some Grid accounts (bolt-js#1875).

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { main as verifyMain } from '../../scripts/audit-verify';
 import { createAuditRoute } from '../../src/capabilities/audit/route';
@@ -19,6 +18,7 @@ import {
 import { createKeys, type Keys } from '../../src/platform/redis/keys';
 import { TEST_SECRETS } from '../helpers/env';
 import { dropPrefix, openRedis, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { closeServer, listenLocal } from '../helpers/net';
 
 const FILE_PREFIX = uniquePrefix('audit');
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
@@ -270,12 +270,11 @@ describe('GET /audit', () => {
     const { log } = createLogger({ level: 'info', secrets: [TOKEN] }, { write: (l: string) => logLines.push(l) });
     // The route under test is rebuilt per test via `current`; the server delegates to it.
     server = http.createServer((req, res) => createAuditRoute({ audit: current, token: TOKEN, log }).handler(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await listenLocal(server);
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await closeServer(server);
   });
 
   const get = (path: string, token: string | null = TOKEN) =>

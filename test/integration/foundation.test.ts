@@ -8,6 +8,7 @@ import { commandBody, postSigned, sign, actionBody } from '../../dev/fakes/signi
 import { TEST_SECRETS } from '../helpers/env';
 import { SUBCOMMANDS } from '../../src/platform/slack/commands';
 import { countKeys, openRedis } from '../helpers/redis';
+import { postSignedAs } from '../helpers/signed';
 
 let app: Booted;
 
@@ -96,12 +97,7 @@ describe('request authenticity', () => {
     ] as const;
     const statuses: string[] = [];
     for (const [raw, type] of bad) {
-      const ts = now();
-      const res = await fetch(url(), {
-        method: 'POST',
-        headers: { 'content-type': type, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, raw) },
-        body: raw,
-      });
+      const res = await postSignedAs(url(), raw, type);
       statuses.push(`${res.status} ${raw.slice(0, 20)}`);
     }
     expect(statuses.filter((s) => s.startsWith('5'))).toEqual([]);

@@ -5,11 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { pastedLine } from '../../dev/sandbox/console';
 import { renderMessage } from '../../dev/sandbox/render';
 import { countKeys, REDIS_URL } from '../helpers/redis';
+import { freePort } from '../helpers/net';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -208,12 +208,7 @@ describe('npm run sandbox', () => {
   }, 180_000);
 
   it('starts a private redis-server when REDIS_URL does not answer, and stops it at the end', async () => {
-    const port = await new Promise<number>((done) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
+    const port = await freePort();
     const s = await runScript('/zoomjwt status\nwho\nquit\n/zoomjwt help\n', ['--poll-every', '0'], { REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(s.code).toBe(0);
     expect(s.output).toContain('trying a private redis-server');

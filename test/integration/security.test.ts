@@ -5,7 +5,6 @@
  * nothing changed: no signature counted, no DELETE reached Zoom, no command answered.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createSlackApp } from '../../src/platform/slack/app';
 import { createSlackTransport } from '../../src/platform/slack/transport';
@@ -19,6 +18,8 @@ import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import type { Booted } from '../helpers/boot';
 import { bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
 import { sleep, until } from '../helpers/polls';
+import { closeServer, listenLocal } from '../helpers/net';
+import { signedHeaders } from '../helpers/signed';
 
 let h: Harness;
 let app: { appId: string; name: string };
@@ -153,12 +154,7 @@ describe('signed bodies that are not what Slack sends get a 400 at once', () => 
   /** A signed JSON body, as the Events API sends them. */
   const postSignedJson = (value: unknown) => {
     const body = JSON.stringify(value);
-    const ts = now();
-    return fetch(url(), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, body) },
-      body,
-    });
+    return fetch(url(), { method: 'POST', headers: signedHeaders(body, 'application/json'), body });
   };
 
   it('a JSON body that is not an Events API delivery', async () => {
@@ -181,17 +177,16 @@ describe('Bolt checks the signature again behind the guard', () => {
       config: h.b.config, log, metrics: createMetrics({ defaultMetrics: false }), botUserId: 'U0BOT', botId: 'B0BOT', transport,
     });
     const server: Server = createServer((req, res) => void handle.requestListener!(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = await listenLocal(server);
     try {
-      const port = (server.address() as AddressInfo).port;
-      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      const res = await fetch(`${base}/slack/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(now()), 'x-slack-signature': 'v0=forged' },
         body: commandBody({ text: 'status' }),
       });
       expect(res.status).toBe(401);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       transport.close();
     }
   });
@@ -206,11 +201,10 @@ describe('answers go only to Slack', () => {
       hits.push(req.url ?? '');
       res.writeHead(200).end('ok');
     });
-    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-    sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    sinkUrl = await listenLocal(sink);
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    await closeServer(sink);
   });
 
   it('never calls a response_url outside Slack, and logs the attempt once at warn level', async () => {

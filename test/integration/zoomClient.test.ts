@@ -4,7 +4,6 @@
  * log line.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
 import { createLogger } from '../../src/log';
@@ -15,6 +14,7 @@ import { apiBaseFromTokenAnswer, createTokenCache } from '../../src/platform/zoo
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
 import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
+import { freePort } from '../helpers/net';
 
 const DAY = 86_400_000;
 const prefix = uniquePrefix('zoomClient');
@@ -377,7 +377,7 @@ describe('server errors, timeouts and network failures', () => {
   });
 
   test('an unreachable API is a network error', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { client } = setup({ apiUrl: `http://127.0.0.1:${port}/v2` });
 
     const err = await rejection(client.getApp('x'), 'network');
@@ -667,13 +667,3 @@ test('no log line holds an access token or a client secret', () => {
   const all = logLines.join('');
   for (const secret of [...clientSecrets, ...fake.issuedTokens()]) expect(all).not.toContain(secret);
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logSink } from '../helpers/logs';
 import { freePort } from '../helpers/net';
+import { sleep } from '../helpers/polls';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -27,8 +28,6 @@ export interface AppProcess {
   /** SIGKILL, as a crash: no shutdown hook runs, no lock is released; resolves once it is gone. */
   kill(): Promise<number | string>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts the app with `env` (PORT is chosen here) and resolves once `/readyz` answers 200. */
 export async function spawnApp(env: Record<string, string | undefined>, readyTimeoutMs = 60_000): Promise<AppProcess> {

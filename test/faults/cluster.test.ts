@@ -9,8 +9,10 @@ import { ACTION } from '../../src/platform/slack/ids';
 import { generateLogsFor } from '../helpers/logsFixture';
 import { startLocalCluster, type LocalCluster } from '../helpers/redisCluster';
 import {
-  ACCOUNT_ID, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, until, waitForStatus, type Harness,
+  card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, waitForStatus, type Harness,
 } from '../integration/approvals.harness';
+import { ACCOUNT_ID } from '../helpers/env';
+import { until } from '../helpers/polls';
 
 let cluster: LocalCluster;
 let h: Harness;

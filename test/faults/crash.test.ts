@@ -14,7 +14,7 @@
  * the sweeper (run by an in-process worker whose clock is a minute ahead, so the approval counts
  * as old, instead of waiting a real minute) queues it again.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
 import { JOB, jobIds } from '../../src/capabilities/approvals/jobs/names';
 import { ACTION } from '../../src/platform/slack/ids';
@@ -22,13 +22,15 @@ import { createAuditLog, type AuditEntry } from '../../src/capabilities/audit/st
 import { createKeys } from '../../src/platform/redis/keys';
 import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { Booted } from '../helpers/boot';
-import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { baseEnv, TEST_SECRETS } from '../helpers/env';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
 import { actionBody, postSigned } from '../../dev/fakes/signing';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import {
-  bootOn, buttons, card, cardText, click, harnessEnv, openRequest, PEOPLE, seedApp, startFakes, until,
+  bootOn, buttons, card, cardText, click, harnessEnv, openRequest, PEOPLE, seedApp, startFakes,
 } from '../integration/approvals.harness';
+import { sleep, until } from '../helpers/polls';
 import { spawnApp, type AppProcess } from './appProcess';
 import { startRedisProxy, type RedisProxy } from './redisProxy';
 
@@ -60,7 +62,7 @@ async function arrange(name: string): Promise<Scene> {
   const common = { REDIS_PREFIX: prefix, ACTIONS_MODE: 'live', LOG_LEVEL: 'info' };
   const web = await bootOn(`crash-${name}-web`, { zoom, slack }, { ...common, ROLE: 'web' });
   cleanups.unshift(() => web.stop());
-  const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+  const redis = openRedis({ maxRetriesPerRequest: 2 });
   cleanups.unshift(async () => void redis.disconnect());
   const { appId } = await seedApp(web, { state: 'disabled' });
   return {
@@ -98,7 +100,7 @@ async function expectRemovedOnce(scene: Scene, id: string, result: 'deleted' | '
     RECOVERY_MS,
   );
   // Anything still running late (a duplicate job, a second aftermath) would land here.
-  await new Promise((r) => setTimeout(r, 1_000));
+  await sleep(1_000);
   const services = scene.web.running.services;
 
   expect(scene.zoom.removals).toEqual([scene.appId]);
@@ -331,8 +333,8 @@ it.concurrent('4. web process killed between the quorum click and queueing: the 
 
 it('appends an audit entry with a dedupe key once, even when two processes race to append it', async () => {
   const prefix = uniquePrefix('crash-dedupe');
-  const a = new Redis('redis://127.0.0.1:6379');
-  const b = new Redis('redis://127.0.0.1:6379');
+  const a = openRedis();
+  const b = openRedis();
   try {
     const keys = createKeys(prefix);
     const logs = [createAuditLog({ redis: a, keys, clock: Date.now }), createAuditLog({ redis: b, keys, clock: Date.now })];

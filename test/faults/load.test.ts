@@ -9,15 +9,17 @@
  * (which also runs the load generator and both fakes, and so only ever overstates them).
  */
 import { Agent } from 'node:http';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createAuditLog } from '../../src/capabilities/audit/stores/audit';
 import { createKeys } from '../../src/platform/redis/keys';
 import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
-import { baseEnv, dropPrefix, uniquePrefix } from '../helpers/env';
-import { CROWD, harnessEnv, PEOPLE, startFakes, until } from '../integration/approvals.harness';
+import { baseEnv } from '../helpers/env';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
+import { CROWD, harnessEnv, PEOPLE, startFakes } from '../integration/approvals.harness';
+import { sleep, until } from '../helpers/polls';
 import { spawnApp, type AppProcess } from './appProcess';
 import { clickBody, deliverSigned, openRequestOn, quantile, seedDisabledApp, signRequest } from './slackTraffic';
 
@@ -74,8 +76,6 @@ function planClicks(requestIds: string[], seed = 20_260_707): PlannedClick[] {
   return plan;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 let zoom: FakeZoom;
 let slack: FakeSlack;
 let redis: Redis;
@@ -85,7 +85,7 @@ const keys = createKeys(prefix);
 
 beforeAll(async () => {
   ({ zoom, slack } = await startFakes());
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 3 });
+  redis = openRedis({ maxRetriesPerRequest: 3 });
   const env = {
     ...baseEnv({ SLACK_API_URL: slack.apiUrl, REDIS_PREFIX: prefix }),
     ...harnessEnv(zoom, { ACTIONS_MODE: 'live', REQUIRED_APPROVALS: '2', ROLE: 'all', LOG_LEVEL: 'warn' }),

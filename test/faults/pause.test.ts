@@ -7,8 +7,9 @@
 import { ACTION } from '../../src/platform/slack/ids';
 import { dailyLimited } from '../../dev/fakes/zoomServer';
 import {
-  buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, until, waitForStatus, type Harness,
+  buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, waitForStatus, type Harness,
 } from '../integration/approvals.harness';
+import { until } from '../helpers/polls';
 
 jest.setTimeout(150_000);
 

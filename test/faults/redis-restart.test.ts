@@ -18,8 +18,10 @@ import { createRequestStore } from '../../src/capabilities/approvals/stores/requ
 import { createUsageStore } from '../../src/capabilities/evidence/stores/usage';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
-import { baseEnv, uniquePrefix } from '../helpers/env';
-import { DAY, harnessEnv, PEOPLE, startFakes, until } from '../integration/approvals.harness';
+import { baseEnv } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
+import { DAY, harnessEnv, PEOPLE, startFakes } from '../integration/approvals.harness';
+import { sleep, until } from '../helpers/polls';
 import { httpStatus, spawnApp, type AppProcess } from './appProcess';
 import { startTestRedis, type TestRedis } from './redisServer';
 import { clickBody, commandOn, deliver, openRequestOn, seedDisabledApp, seedTrackedApp } from './slackTraffic';
@@ -45,8 +47,6 @@ const prefix = uniquePrefix('redis-restart');
 const keys = createKeys(prefix);
 let responses = 0;
 const responseUrl = (what: string) => `${slack.responseUrlBase}restart-${what}-${++responses}`;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once `/readyz` answers `status` (0 never counts). */
 function readyzBecomes(status: number, timeoutMs: number): Promise<true> {

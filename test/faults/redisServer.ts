@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/net';
+import { sleep } from '../helpers/polls';
 
 export interface TestRedis {
   port: number;
@@ -23,8 +24,6 @@ export interface TestRedis {
   /** Stops for good and removes the folder. */
   close(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One PING over a raw socket: true when the server answers +PONG within 500 ms. */
 export function pingRedis(port: number): Promise<boolean> {

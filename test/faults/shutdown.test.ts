@@ -8,7 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { baseEnv, dropPrefix, uniquePrefix } from '../helpers/env';
+import { baseEnv } from '../helpers/env';
+import { dropPrefix, uniquePrefix } from '../helpers/redis';
+import { until } from '../helpers/polls';
 import { harnessEnv, startFakes } from '../integration/approvals.harness';
 import { spawnApp } from './appProcess';
 
@@ -21,14 +23,6 @@ function composeGraceMs(): number {
   expect(periods.length).toBeGreaterThan(0);
   return Math.min(...periods);
 }
-
-const until = async (probe: () => boolean, what: string, timeoutMs = 30_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
 
 test('SIGTERM with a stuck job and a half-sent request: exits 0 within the compose grace period, HTTP first and Redis last', async () => {
   const grace = composeGraceMs();
@@ -46,7 +40,7 @@ test('SIGTERM with a stuck job and a half-sent request: exits 0 within the compo
       }),
     );
     try {
-      await until(() => zoom.requests.length > 0, 'the poll job to be inside a Zoom call');
+      await until(() => zoom.requests.length > 0, 'the poll job to be inside a Zoom call', { timeoutMs: 30_000, everyMs: 50 });
       // A client that announces a body and never sends it: an HTTP request in flight.
       const s = connect(app.port, '127.0.0.1');
       socket = s;

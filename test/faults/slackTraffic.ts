@@ -5,15 +5,16 @@
  */
 import { Agent, request } from 'node:http';
 import type { Redis } from 'ioredis';
-import { actionBody, commandBody, sign } from '../../dev/fakes/signing';
+import { actionBody, commandBody } from '../../dev/fakes/signing';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
-import { TEST_SECRETS } from '../helpers/env';
+import { ACCOUNT_ID } from '../helpers/env';
 import { visibleText } from '../helpers/boot';
-import { ACCOUNT_ID, DAY, PEOPLE } from '../integration/approvals.harness';
+import { DAY, PEOPLE } from '../integration/approvals.harness';
 import { createAppStore } from '../../src/capabilities/evidence/stores/apps';
 import type { Keys } from '../../src/platform/redis/keys';
 import { createUsageStore } from '../../src/capabilities/evidence/stores/usage';
 import { recordCleanRead } from '../helpers/pollFixture';
+import { signedHeaders } from '../helpers/signed';
 
 export interface Delivery {
   /** HTTP status, or 0 when nothing answered within the timeout. */
@@ -30,11 +31,7 @@ export async function deliver(appUrl: string, body: string, timeoutMs = 10_000):
   try {
     const res = await fetch(`${appUrl}/slack/events`, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': String(timestamp),
-        'x-slack-signature': sign(TEST_SECRETS.signingSecret, timestamp, body),
-      },
+      headers: signedHeaders(body, 'application/x-www-form-urlencoded', timestamp),
       body,
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -54,12 +51,7 @@ export interface SignedRequest {
 export function signRequest(body: string, timestamp = Math.floor(Date.now() / 1000)): SignedRequest {
   return {
     body,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'content-length': String(Buffer.byteLength(body)),
-      'x-slack-request-timestamp': String(timestamp),
-      'x-slack-signature': sign(TEST_SECRETS.signingSecret, timestamp, body),
-    },
+    headers: { ...signedHeaders(body, 'application/x-www-form-urlencoded', timestamp), 'content-length': String(Buffer.byteLength(body)) },
   };
 }
 

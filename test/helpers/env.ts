@@ -1,6 +1,5 @@
-/** Environments and Redis hygiene shared by the integration tests. */
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+/** The environment the tests run the app with: its secrets, its Zoom account, a complete valid config. */
+import { REDIS_URL, uniquePrefix } from './redis';
 
 export const TEST_SECRETS = {
   botToken: 'xoxb-test-bot-token-7f3a9c2e',
@@ -10,9 +9,9 @@ export const TEST_SECRETS = {
   auditKey: 'audit-key-for-tests-0f3b8e1d9c2a7f64',
 };
 
-export function uniquePrefix(name: string): string {
-  return `zjt-test-${name}-${randomBytes(4).toString('hex')}`;
-}
+/** The Zoom account baseEnv configures; `startTestZoom` starts a fake Zoom that knows it. */
+export const ACCOUNT_ID = 'acct-test';
+export const CLIENT_ID = 'client-test';
 
 /** A complete, valid environment; override what the test is about. */
 export function baseEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
@@ -20,10 +19,10 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Rec
     SLACK_BOT_TOKEN: TEST_SECRETS.botToken,
     SLACK_SIGNING_SECRET: TEST_SECRETS.signingSecret,
     SLACK_API_URL: 'http://127.0.0.1:9/api/',
-    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_URL,
     REDIS_PREFIX: uniquePrefix('env'),
-    ZOOM_ACCOUNT_ID: 'acct-test',
-    ZOOM_CLIENT_ID: 'client-test',
+    ZOOM_ACCOUNT_ID: ACCOUNT_ID,
+    ZOOM_CLIENT_ID: CLIENT_ID,
     ZOOM_CLIENT_SECRET: TEST_SECRETS.zoomClientSecret,
     ZOOM_API_URL: 'http://127.0.0.1:9/v2',
     ZOOM_OAUTH_URL: 'http://127.0.0.1:9/oauth/token',
@@ -36,23 +35,4 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Rec
     LOG_LEVEL: 'debug',
     ...overrides,
   };
-}
-
-/**
- * Deletes every key of a test prefix (never FLUSHDB: other test files share the server).
- * `family: true` also takes every prefix that starts with it (files that make one per test).
- */
-export async function dropPrefix(prefix: string, url = 'redis://127.0.0.1:6379', options: { family?: boolean } = {}): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', options.family ? `{${prefix}*` : `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length) await redis.unlink(...found);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

@@ -1,8 +1,8 @@
 /** The fake Zoom server and Redis connection that the poll tests share, opened and closed once per file. */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
 import type { UsageStore } from '../../src/capabilities/evidence/stores/usage';
-import { dropPrefix } from './env';
+import { dropPrefix, openRedis } from './redis';
 
 export interface PollFixture {
   fake: FakeZoom;
@@ -12,13 +12,13 @@ export interface PollFixture {
 export async function openPollFixture(clock: () => number): Promise<PollFixture> {
   return {
     fake: await startFakeZoom({ clock }),
-    redis: new Redis('redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 2 }),
+    redis: openRedis({ enableAutoPipelining: true, maxRetriesPerRequest: 2 }),
   };
 }
 
 /** Drops every key of the file's prefixes, then closes both. */
 export async function closePollFixture(fixture: PollFixture, filePrefix: string): Promise<void> {
-  await dropPrefix(filePrefix, undefined, { family: true });
+  await dropPrefix(filePrefix, { family: true });
   await fixture.redis.quit();
   await fixture.fake.close();
 }

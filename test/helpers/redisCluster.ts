@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { freePort } from './net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from './polls';
 
 
 export interface LocalCluster {
@@ -16,8 +17,6 @@ export interface LocalCluster {
   nodes: string;
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startLocalCluster(): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'zoomjwt-cluster-'));

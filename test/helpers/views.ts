@@ -4,8 +4,7 @@
  * button press carrying a trigger id. Posted signed over HTTP by `postEvent` / `postInteraction`.
  */
 import { INPUT, VIEW } from '../../src/platform/slack/ids';
-import { sign, type PostResult } from '../../dev/fakes/signing';
-import { TEST_SECRETS } from './env';
+import { postSignedAs } from './signed';
 
 export function homeOpenedEvent(user: string, tab: 'home' | 'messages' = 'home', team = 'T0TEST'): Record<string, unknown> {
   return {
@@ -73,27 +72,9 @@ export function pressPayload(opts: { user: string; actionId: string; value: stri
   };
 }
 
-async function post(url: string, body: string, contentType: string): Promise<PostResult> {
-  const timestamp = Math.floor(Date.now() / 1000);
-  const started = performance.now();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': contentType, 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, timestamp, body) },
-    body,
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, body: text, json, contentType: res.headers.get('content-type') ?? '', ms: performance.now() - started };
-}
-
 /** An Events API delivery (JSON), signed. */
-export const postEvent = (baseUrl: string, event: Record<string, unknown>) => post(`${baseUrl}/slack/events`, JSON.stringify(event), 'application/json');
+export const postEvent = (baseUrl: string, event: Record<string, unknown>) => postSignedAs(`${baseUrl}/slack/events`, JSON.stringify(event), 'application/json');
 
 /** An interaction (`payload=` form field), signed. */
 export const postInteraction = (baseUrl: string, payload: Record<string, unknown>) =>
-  post(`${baseUrl}/slack/events`, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');
+  postSignedAs(`${baseUrl}/slack/events`, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), 'application/x-www-form-urlencoded');

@@ -3,10 +3,11 @@
  * the digest channel once per event (not again on the next poll, not twice when raced), and the
  * Request enable button of an alert opens an enable request.
  */
-import { bootApp, type Booted } from '../helpers/boot';
-import { TEST_SECRETS } from '../helpers/env';
+import { bootApp, startTestZoom, type Booted } from '../helpers/boot';
+import { ACCOUNT_ID } from '../helpers/env';
+import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { pollAccount } from '../../src/capabilities/evidence/jobs/pollAccount';
 import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { Services } from '../../src/services';
@@ -32,20 +33,16 @@ async function pollAndCheck(): Promise<void> {
 }
 
 beforeAll(async () => {
-  zoom = await startFakeZoom();
-  zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+  zoom = await startTestZoom();
   for (const [id, name] of [['app-dis', 'Legacy Sync JWT'], ['app-gone', 'Old Script JWT'], ['app-fam', 'Reports JWT']] as const) {
-    zoom.addApp('acct-test', { app_id: id, app_name: name });
+    zoom.addApp(ACCOUNT_ID, { app_id: id, app_name: name });
   }
   slack = await startFakeSlack();
   for (const id of ['U0ALICE', 'U0BOB', 'U0CAROL', 'U0DAVE']) slack.addUser({ id });
   app = await bootApp(
     'alerts',
-    {
-      ZOOM_API_URL: zoom.apiUrl, ZOOM_OAUTH_URL: zoom.oauthUrl, ZOOM_ACCOUNT_ID: 'acct-test',
-      ZOOM_APP_IDS: 'app-dis,app-gone,app-fam', POLL_EVERY: '24h', LOG_LEVEL: 'warn',
-    },
-    { slack },
+    { ZOOM_APP_IDS: 'app-dis,app-gone,app-fam', POLL_EVERY: '24h', LOG_LEVEL: 'warn' },
+    { slack, zoom },
   );
   s = app.running.services;
   const now = s.clock();
@@ -128,12 +125,14 @@ describe('alerts', () => {
     const res = await app.click({ action_id: 'alert_request_enable', value: 'app-dis', user_id: 'U0ALICE', channel_id: CHANNEL });
     expect(res.status).toBe(200);
     const store = createRequestStore(s.redis, s.keys);
-    const deadline = Date.now() + 5_000;
-    let open = await store.listOpen();
-    while (!open.some((r) => r.appId === 'app-dis') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      open = await store.listOpen();
-    }
+    const open = await until(
+      async () => {
+        const listed = await store.listOpen();
+        return listed.some((r) => r.appId === 'app-dis') ? listed : undefined;
+      },
+      'the enable request to open',
+      { timeoutMs: 5_000, everyMs: 50 },
+    );
     const req = open.find((r) => r.appId === 'app-dis');
     expect(req).toMatchObject({ action: 'enable', requester: 'U0ALICE', status: 'pending', required: 1 });
     await slack.waitForResponse((r) => r.path.includes('act'));

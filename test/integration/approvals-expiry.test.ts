@@ -6,7 +6,8 @@
 import { QueueEvents } from 'bullmq';
 import { ACTION } from '../../src/platform/slack/ids';
 import { JOB } from '../../src/capabilities/approvals/jobs/names';
-import { buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
+import { buttons, card, cardText, click, openRequest, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
+import { until } from '../helpers/polls';
 
 const clock = { offset: 0 };
 const now = () => Date.now() + clock.offset;

@@ -6,7 +6,7 @@
 import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
-import { uniquePrefix } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
 import { missingScope } from '../../dev/fakes/zoomServer';
 import {
   ackTimes,
@@ -21,10 +21,10 @@ import {
   seedApp,
   startFakes,
   startHarness,
-  until,
   waitForStatus,
   type Harness,
 } from './approvals.harness';
+import { sleep, until } from '../helpers/polls';
 
 const LIVE = { ACTIONS_MODE: 'live', REQUIRED_APPROVALS: '2' };
 
@@ -78,7 +78,7 @@ describe('one process', () => {
     // A late click, and a duplicate execution job, change nothing.
     expect(await click(h.b, ACTION.approve, id, PEOPLE.bob)).toMatch(/already been carried out/);
     await h.b.running.services.queues.actions.add('approval-execute', { requestId: id });
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(h.zoom.deleted.filter((x) => x === app.appId)).toHaveLength(1);
     expect(await h.b.running.services.audit.verify()).toMatchObject({ ok: true });
 
@@ -181,7 +181,7 @@ describe('two app processes sharing Redis', () => {
       const done = await waitForStatus(store, id, 'executed');
       expect(done.signatures).toHaveLength(2);
       // Both workers are polling the same queue; give a stray second execution time to show up.
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       expect(fakes.zoom.deleted.filter((x) => x === app.appId)).toEqual([app.appId]);
       const types = (await one.running.services.audit.latest(100, { requestId: id })).map((e) => e.type);
       expect(types.filter((t) => t === 'request.approved')).toHaveLength(1);

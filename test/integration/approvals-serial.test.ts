@@ -5,7 +5,8 @@
  */
 import { ACTION } from '../../src/platform/slack/ids';
 import { appLeaseKey } from '../../src/platform/redis/lease';
-import { click, command, DAY, openRequest, PEOPLE, seedApp, startHarness, until, waitForStatus, type Harness } from './approvals.harness';
+import { click, command, DAY, openRequest, PEOPLE, seedApp, startHarness, waitForStatus, type Harness } from './approvals.harness';
+import { until } from '../helpers/polls';
 
 let h: Harness;
 beforeAll(async () => {

@@ -3,17 +3,17 @@
  * Zoom, the people of the workspace, tracked apps seeded through the app store, and helpers that
  * click like Slack does and wait for the visible outcome (the ephemeral answer, the card).
  */
-import { bootApp, visibleText, type Booted } from '../helpers/boot';
-import { TEST_SECRETS } from '../helpers/env';
+import { bootApp, startTestZoom, visibleText, zoomEnv, type Booted } from '../helpers/boot';
+import { ACCOUNT_ID } from '../helpers/env';
+import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type StoredMessage } from '../../dev/fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import type { StartOptions } from '../../src/main';
 import type { StoredRequest } from '../../src/capabilities/approvals/rules/approval';
 import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
 import { recordCleanRead } from '../helpers/pollFixture';
 
 export const DAY = 86_400_000;
-export const ACCOUNT_ID = 'acct-test';
 
 /** Everyone the fake workspace knows. Approvers (by APPROVERS below) include the bad accounts on purpose. */
 export const PEOPLE = {
@@ -50,8 +50,7 @@ export interface Harness {
 }
 
 export async function startFakes(): Promise<{ zoom: FakeZoom; slack: FakeSlack }> {
-  const zoom = await startFakeZoom();
-  zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+  const zoom = await startTestZoom();
   const slack = await startFakeSlack();
   addPeople(slack);
   return { zoom, slack };
@@ -59,9 +58,7 @@ export async function startFakes(): Promise<{ zoom: FakeZoom; slack: FakeSlack }
 
 export function harnessEnv(zoom: FakeZoom, env: Record<string, string> = {}): Record<string, string> {
   return {
-    ZOOM_API_URL: zoom.apiUrl,
-    ZOOM_OAUTH_URL: zoom.oauthUrl,
-    ZOOM_ACCOUNT_ID: ACCOUNT_ID,
+    ...zoomEnv(zoom),
     // Polling stays out of the way (POLL_EVERY=0 is refused by config today; see the report).
     POLL_EVERY: '24h',
     APPROVERS,
@@ -70,9 +67,6 @@ export function harnessEnv(zoom: FakeZoom, env: Record<string, string> = {}): Re
   };
 }
 
-/** Which fake Zoom a booted app talks to, so seeded apps exist there too. */
-const zoomOf = new WeakMap<Booted, FakeZoom>();
-
 /** One app process on the given fakes (several may share a REDIS_PREFIX). */
 export async function bootOn(
   name: string,
@@ -80,9 +74,7 @@ export async function bootOn(
   env: Record<string, string> = {},
   options: StartOptions = {},
 ): Promise<Booted> {
-  const b = await bootApp(name, harnessEnv(fakes.zoom, env), { ...options, slack: fakes.slack });
-  zoomOf.set(b, fakes.zoom);
-  return b;
+  return bootApp(name, harnessEnv(fakes.zoom, env), { ...options, slack: fakes.slack, zoom: fakes.zoom });
 }
 
 export async function startHarness(name: string, env: Record<string, string> = {}, options: StartOptions = {}): Promise<Harness> {
@@ -127,7 +119,7 @@ export async function seedApp(
     const at = s.clock() - (opts.disabledAgoMs ?? 8 * DAY);
     await s.apps.transition(appId, 'active', 'disabled', { disabledAt: at, disabledBy: PEOPLE.dave });
   }
-  if (opts.inZoom !== false) (opts.zoom ?? zoomOf.get(b))?.addApp(ACCOUNT_ID, { app_id: appId, app_name: name });
+  if (opts.inZoom !== false) (opts.zoom ?? b.zoom)?.addApp(ACCOUNT_ID, { app_id: appId, app_name: name });
   // A removal needs a clean read of the app's call logs (SPEC §4.3): record one that found nothing.
   if (opts.state === 'disabled') await recordCleanRead(s.usage, appId, s.clock());
   return { appId, name };
@@ -167,16 +159,6 @@ export async function click(b: Booted, actionId: string, value: string, user: st
     throw new Error(`click answer was not a separate ephemeral message: ${JSON.stringify(answer.body).slice(0, 200)}`);
   }
   return String(answer.body.text ?? '');
-}
-
-export async function until<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export async function waitForStatus(store: RequestStore, id: string, status: StoredRequest['status']): Promise<StoredRequest> {

@@ -17,10 +17,10 @@ import {
   PEOPLE,
   seedApp,
   startHarness,
-  until,
   waitForStatus,
   type Harness,
 } from './approvals.harness';
+import { until } from '../helpers/polls';
 
 let h: Harness;
 

@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { main as verifyMain } from '../../scripts/audit-verify';
 import { createAuditRoute } from '../../src/capabilities/audit/route';
 import { createLogger } from '../../src/log';
@@ -17,15 +16,16 @@ import {
   type AuditLog,
 } from '../../src/capabilities/audit/stores/audit';
 import { createKeys, type Keys } from '../../src/platform/redis/keys';
-import { dropPrefix, TEST_SECRETS } from '../helpers/env';
+import { TEST_SECRETS } from '../helpers/env';
+import { dropPrefix, openRedis, REDIS_URL, uniquePrefix } from '../helpers/redis';
+import { closeServer, listenLocal } from '../helpers/net';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-const FILE_PREFIX = `zjt-test-audit-${randomBytes(4).toString('hex')}`;
+const FILE_PREFIX = uniquePrefix('audit');
 const T0 = Date.UTC(2024, 4, 1, 9, 0, 0);
 
 const connections: Redis[] = [];
 function connect(): Redis {
-  const redis = new Redis(REDIS_URL, { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  const redis = openRedis({ enableAutoPipelining: true, maxRetriesPerRequest: 2 });
   connections.push(redis);
   return redis;
 }
@@ -38,7 +38,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  await dropPrefix(FILE_PREFIX, undefined, { family: true });
+  await dropPrefix(FILE_PREFIX, { family: true });
   await Promise.all(connections.map((c) => (c.status === 'end' ? undefined : c.quit())));
 });
 
@@ -270,12 +270,11 @@ describe('GET /audit', () => {
     const { log } = createLogger({ level: 'info', secrets: [TOKEN] }, { write: (l: string) => logLines.push(l) });
     // The route under test is rebuilt per test via `current`; the server delegates to it.
     server = http.createServer((req, res) => createAuditRoute({ audit: current, token: TOKEN, log }).handler(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await listenLocal(server);
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await closeServer(server);
   });
 
   const get = (path: string, token: string | null = TOKEN) =>

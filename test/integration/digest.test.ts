@@ -3,10 +3,12 @@
  * a real Redis. One message per local date however often and however concurrently it runs; a
  * same-day rerun edits it; its content comes from polled Zoom data and the pending requests.
  */
-import { bootApp, visibleText, type Booted } from '../helpers/boot';
-import { TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { bootApp, startTestZoom, visibleText, type Booted } from '../helpers/boot';
+import { ACCOUNT_ID, TEST_SECRETS } from '../helpers/env';
+import { uniquePrefix } from '../helpers/redis';
+import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import { digestDate } from '../../src/capabilities/digest/views/digest';
 import { createDigestFeature } from '../../src/capabilities/digest/feature';
 import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/capabilities/digest/jobs/digest';
@@ -23,26 +25,8 @@ const DIGEST_CHANNEL = 'C0DIGEST';
 const digestPosts = (slack: FakeSlack): SlackCall[] =>
   slack.callsTo('chat.postMessage').filter((c) => c.args.channel === DIGEST_CHANNEL && String(c.args.text).startsWith('zoomjwt digest'));
 
-async function until<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function zoomEnv(zoom: FakeZoom): Record<string, string> {
-  return {
-    ZOOM_API_URL: zoom.apiUrl,
-    ZOOM_OAUTH_URL: zoom.oauthUrl,
-    ZOOM_ACCOUNT_ID: 'acct-test',
-    ZOOM_APP_IDS: 'app-scim,app-quiet',
-    POLL_EVERY: '24h',
-    LOG_LEVEL: 'warn',
-  };
-}
+/** With the fake Zoom given to bootApp: the two apps the digest reports on, polled only when a test says. */
+const DIGEST_ENV = { ZOOM_APP_IDS: 'app-scim,app-quiet', POLL_EVERY: '24h', LOG_LEVEL: 'warn' };
 
 /** Every value under the install's prefix, as text (job data included), to look for secrets in. */
 async function redisText(s: Services): Promise<string> {
@@ -73,10 +57,9 @@ describe('the daily digest', () => {
   let app: Booted;
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
-    zoom.addApp('acct-test', { app_id: 'app-scim', app_name: 'Azure SCIM JWT' });
-    zoom.addApp('acct-test', { app_id: 'app-quiet', app_name: 'Quiet Reports' });
+    zoom = await startTestZoom();
+    zoom.addApp(ACCOUNT_ID, { app_id: 'app-scim', app_name: 'Azure SCIM JWT' });
+    zoom.addApp(ACCOUNT_ID, { app_id: 'app-quiet', app_name: 'Quiet Reports' });
     const now = Date.now();
     zoom.generateLogs('app-scim', {
       count: 120,
@@ -88,7 +71,7 @@ describe('the daily digest', () => {
       ],
     });
     // Keyed audit chain: the digest's closing head line is checked against it below.
-    app = await bootApp('digest', { ...zoomEnv(zoom), AUDIT_KEY: TEST_SECRETS.auditKey });
+    app = await bootApp('digest', { ...DIGEST_ENV, AUDIT_KEY: TEST_SECRETS.auditKey }, { zoom });
     await poll(app.running.services);
   });
 
@@ -110,8 +93,8 @@ describe('the daily digest', () => {
 
     const first = await app.command('digest');
     expect(visibleText(first.json)).toMatch(/on its way to <#C0DIGEST>/);
-    const posted = await until(() => digestPosts(app.slack)[0], 10_000, 'the digest post');
-    const ts = (await until(() => [...app.slack.messages.values()].find((m) => m.text.startsWith('zoomjwt digest')), 5_000, 'the stored message')).ts;
+    const posted = await until(() => digestPosts(app.slack)[0], 'the digest post', { timeoutMs: 10_000, everyMs: 50 });
+    const ts = (await until(() => [...app.slack.messages.values()].find((m) => m.text.startsWith('zoomjwt digest')), 'the stored message', { timeoutMs: 5_000, everyMs: 50 })).ts;
 
     const text = visibleText(posted.args);
     const today = digestDate(now, 'UTC');
@@ -128,14 +111,13 @@ describe('the daily digest', () => {
     expect(text).not.toMatch(/Quiet Reports is silent/);
 
     // Clicks while a digest job is queued or running collapse into it: let this one finish first.
-    for (const deadline = Date.now() + 10_000; ; ) {
-      const counts = await s.queues.digest.getJobCounts('active', 'waiting', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0)) break;
-      if (Date.now() > deadline) throw new Error('the first digest job did not finish');
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until(
+      async () => Object.values(await s.queues.digest.getJobCounts('active', 'waiting', 'prioritized')).every((n) => n === 0),
+      'the first digest job to finish',
+      { timeoutMs: 10_000, everyMs: 50 },
+    );
     await app.command('digest');
-    await until(() => app.slack.callsTo('chat.update').find((c) => c.args.ts === ts), 10_000, 'the digest update');
+    await until(() => app.slack.callsTo('chat.update').find((c) => c.args.ts === ts), 'the digest update', { timeoutMs: 10_000, everyMs: 50 });
     expect(digestPosts(app.slack)).toHaveLength(1);
     expect(app.slack.message(DIGEST_CHANNEL, ts)?.updates).toBe(1);
 
@@ -249,11 +231,10 @@ describe('several processes', () => {
   let b: Booted;
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: 'acct-test', clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+    zoom = await startTestZoom();
     slack = await startFakeSlack();
-    const env = { ...zoomEnv(zoom), REDIS_PREFIX: prefix, DIGEST_CRON: '* * * * *', DIGEST_TZ: 'Europe/Paris' };
-    [a, b] = await Promise.all([bootApp('digest2', env, { slack }), bootApp('digest2', env, { slack })]);
+    const env = { ...DIGEST_ENV, REDIS_PREFIX: prefix, DIGEST_CRON: '* * * * *', DIGEST_TZ: 'Europe/Paris' };
+    [a, b] = await Promise.all([bootApp('digest2', env, { slack, zoom }), bootApp('digest2', env, { slack, zoom })]);
   });
 
   afterAll(async () => {
@@ -285,16 +266,15 @@ describe('several processes', () => {
     'with a one-minute schedule, post once for the date and then update it',
     async () => {
       // Wait for a scheduled run of the digest (next minute boundary, either process).
-      const completed = await (async () => {
-        const deadline = Date.now() + 70_000;
-        for (;;) {
+      const completed = await until(
+        async () => {
           const jobs = await a.running.services.queues.digest.getCompleted();
           const scheduled = jobs.filter((j) => String(j.id).startsWith(`repeat:${DIGEST_SCHEDULER_ID}:`));
-          if (scheduled.length > 0) return scheduled;
-          if (Date.now() > deadline) throw new Error('no scheduled digest ran');
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      })();
+          return scheduled.length > 0 ? scheduled : undefined;
+        },
+        'a scheduled digest run',
+        { timeoutMs: 70_000, everyMs: 250 },
+      );
       const job = completed[0]!;
       const scheduledAt = Number(String(job.id).split(':').pop());
       // The run stands for its scheduled instant, so its date is that instant's local date.

@@ -2,27 +2,25 @@
  * The evidence feature end to end: signed slash commands into the real app, the poll job in the
  * real worker against the fake Zoom server, answers read back as Slack would show them.
  */
-import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { bootApp, startTestZoom, visibleText, type Booted } from '../helpers/boot';
 import { pollSettled, until } from '../helpers/polls';
-import { TEST_SECRETS } from '../helpers/env';
-import { ALL_SCOPES, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { ACCOUNT_ID, TEST_SECRETS } from '../helpers/env';
+import { ALL_SCOPES, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { isPollRunning } from '../../src/capabilities/evidence/jobs/pollJob';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
-import { Redis } from 'ioredis';
 import { createAppStore } from '../../src/capabilities/evidence/stores/apps';
 import { createKeys } from '../../src/platform/redis/keys';
+import { openRedis } from '../helpers/redis';
 
-const ACCOUNT_ID = 'acct-test';
 const SCIM = 'AzScimApp01';
 const QUIET = 'QuietApp002';
 const CANDIDATE = 'CandApp0003';
 const MIN = 60_000;
 const DAY = 86_400_000;
 
-function zoomEnv(zoom: FakeZoom, extra: Record<string, string> = {}): Record<string, string> {
+/** With the fake Zoom given to bootApp: the two tracked apps. */
+function evidenceEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ZOOM_API_URL: zoom.apiUrl,
-    ZOOM_OAUTH_URL: zoom.oauthUrl,
     ZOOM_APP_IDS: `${SCIM},${QUIET}`,
     // Long enough that only the poll BullMQ runs at start and the ones the tests ask for happen.
     POLL_EVERY: '7d',
@@ -57,13 +55,12 @@ describe('evidence in Slack', () => {
   const services = () => app.running.services;
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+    zoom = await startTestZoom();
     zoom.addApp(ACCOUNT_ID, { app_id: SCIM, app_name: 'Azure SCIM JWT', app_type: 'JWT' });
     zoom.addApp(ACCOUNT_ID, { app_id: QUIET, app_name: 'Legacy Reports JWT', app_type: 'JWT' });
     zoom.addApp(ACCOUNT_ID, { app_id: CANDIDATE, app_name: 'Forgotten Sync', app_type: 'JWT' });
     zoom.addLogs(SCIM, scimLogs(Date.now()));
-    app = await bootApp('evidence', zoomEnv(zoom), { shutdownGraceMs: 5_000 });
+    app = await bootApp('evidence', evidenceEnv(), { zoom, shutdownGraceMs: 5_000 });
     // The scheduler's first run happens at start.
     await pollSettled(app, 0);
   });
@@ -140,7 +137,7 @@ describe('evidence in Slack', () => {
     expect(await count('build')).toBe(buildsBefore);
 
     // Another process: its own connection and store, nothing shared with this app but Redis.
-    const other = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+    const other = openRedis({ maxRetriesPerRequest: 2 });
     try {
       await createAppStore(other, createKeys(app.prefix), ['default']).update(QUIET, { owner: 'U0ELSEWHERE' });
     } finally {
@@ -363,7 +360,7 @@ describe('evidence in Slack', () => {
     zoom.hangNext(1, /^GET \/marketplace\/apps\?/);
     const first = visibleText((await app.command('poll')).json);
     expect(first).toContain('Polling 1 account now…');
-    await until('the poll to start', async () => isPollRunning(services(), 'default'));
+    await until(async () => isPollRunning(services(), 'default'), 'the poll to start', { timeoutMs: 15_000, everyMs: 50 });
     const second = visibleText((await app.command('poll')).json);
     expect(second).toContain('was already running; this request joins it');
     const res = await app.command('status');
@@ -380,11 +377,10 @@ describe('wrong Zoom credentials', () => {
   let app: Booted;
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: 'the-real-secret-1234' });
+    zoom = await startTestZoom({ clientSecret: 'the-real-secret-1234' });
     zoom.addApp(ACCOUNT_ID, { app_id: SCIM, app_name: 'Azure SCIM JWT' });
     // The scheduler polls at once on start (BullMQ runs an `every` scheduler immediately).
-    app = await bootApp('evidence-creds', zoomEnv(zoom, { POLL_EVERY: '1m' }), { shutdownGraceMs: 5_000 });
+    app = await bootApp('evidence-creds', evidenceEnv({ POLL_EVERY: '1m' }), { zoom, shutdownGraceMs: 5_000 });
   });
   afterAll(async () => {
     await zoom?.close();
@@ -394,7 +390,7 @@ describe('wrong Zoom credentials', () => {
   it('schedules one poll per account and shows the refusal in status, without secrets', async () => {
     const schedulers = await app.running.services.queues.poll.getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.every])).toEqual([['poll:default', 60_000]]);
-    await until('the scheduled poll to fail', async () => (await app.running.services.health.get('default')).lastError);
+    await until(async () => (await app.running.services.health.get('default')).lastError, 'the scheduled poll to fail', { timeoutMs: 15_000, everyMs: 50 });
     const res = await app.command('status');
     const text = visibleText(res.json);
     expect(text).toContain(':warning: *default*: the last poll failed');

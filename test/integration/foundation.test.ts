@@ -3,11 +3,12 @@
  * refusals, health routes, and the queue wiring.
  */
 import { QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
 import { commandBody, postSigned, sign, actionBody } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from '../helpers/env';
 import { SUBCOMMANDS } from '../../src/platform/slack/commands';
+import { countKeys, openRedis } from '../helpers/redis';
+import { postSignedAs } from '../helpers/signed';
 
 let app: Booted;
 
@@ -18,15 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.stop();
 });
-
-async function keyCount(): Promise<number> {
-  const redis = new Redis('redis://127.0.0.1:6379');
-  try {
-    return (await redis.keys(`{${app.prefix}}*`)).length;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 describe('help', () => {
   it.each([['help'], [''], ['   ']])('answers %p with usage listing every subcommand', async (text) => {
@@ -46,11 +38,11 @@ describe('help', () => {
   });
 
   it('refuses oversized text politely, changing nothing', async () => {
-    const before = await keyCount();
+    const before = await countKeys(app.prefix);
     const res = await app.command(`disable x ${'y'.repeat(3000)}`);
     expect(res.status).toBe(200);
     expect(visibleText(res.json)).toMatch(/too long/);
-    expect(await keyCount()).toBe(before);
+    expect(await countKeys(app.prefix)).toBe(before);
   });
 });
 
@@ -105,12 +97,7 @@ describe('request authenticity', () => {
     ] as const;
     const statuses: string[] = [];
     for (const [raw, type] of bad) {
-      const ts = now();
-      const res = await fetch(url(), {
-        method: 'POST',
-        headers: { 'content-type': type, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, raw) },
-        body: raw,
-      });
+      const res = await postSignedAs(url(), raw, type);
       statuses.push(`${res.status} ${raw.slice(0, 20)}`);
     }
     expect(statuses.filter((s) => s.startsWith('5'))).toEqual([]);
@@ -150,7 +137,7 @@ describe('health', () => {
 describe('queue wiring', () => {
   it('runs a job through the worker under the configured prefix and counts it', async () => {
     const queue = app.running.services.queues.actions;
-    const connection = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+    const connection = openRedis({ maxRetriesPerRequest: null });
     const events = new QueueEvents('actions', { connection, prefix: `{${app.prefix}}` });
     await events.waitUntilReady();
     const job = await queue.add('ping', { hello: 'world' });

@@ -9,7 +9,8 @@ import { ACTION, HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../src/plat
 import { modalMetadata } from '../../src/capabilities/approvals/views/requestModal';
 import { visibleText } from '../helpers/boot';
 import { homeOpenedEvent, postEvent, postInteraction, pressPayload, viewSubmission } from '../helpers/views';
-import { click, command, DAY, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
+import { click, command, DAY, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
+import { until } from '../helpers/polls';
 
 const HOSTILE = '<!channel> *Evil* <@U0BOB> & co';
 let h: Harness;

@@ -9,7 +9,9 @@
 import fc from 'fast-check';
 import { mrkdwnStrings } from '../helpers/mrkdwn';
 import { ACTION } from '../../src/platform/slack/ids';
-import { ACCOUNT_ID, click, openRequest, PEOPLE, startHarness, until, waitForStatus, type Harness } from './approvals.harness';
+import { click, openRequest, PEOPLE, startHarness, waitForStatus, type Harness } from './approvals.harness';
+import { ACCOUNT_ID } from '../helpers/env';
+import { sleep, until } from '../helpers/polls';
 
 /** Control sequences Slack acts on; each carries an id or host no real message of ours uses. */
 const HOSTILE = [
@@ -127,7 +129,7 @@ it('no generated app name, endpoint, reason or note ever reaches Slack as a ment
       await waitForStatus(h.store, id, 'executed');
 
       // Disabled, still called and failing: the alerts. Then a rejected enable and the digest.
-      await new Promise((r) => setTimeout(r, 30));
+      await sleep(30);
       const after = s.clock() - 10;
       h.zoom.addLogs(appId, [
         { url_pattern: `https://api.zoom.us/v2/rooms/${name}`, time: String(after - 1), http_status: 401, method: 'GET', trace_id: `t-${appId}-3` },
@@ -140,7 +142,7 @@ it('no generated app name, endpoint, reason or note ever reaches Slack as a ment
       await run('digest');
       await until(async () => h.slack.callsTo('chat.postMessage').some((c) => c.args.channel === 'C0DIGEST' && c.at >= now) || h.slack.callsTo('chat.update').some((c) => c.args.channel === 'C0DIGEST' && c.at >= now), 'the digest');
       // Let alerts and DMs that follow the poll land before looking.
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
       await run(`audit ${appId}`);
 
       const sent = sentSince(callsFrom, responsesFrom, acks);

@@ -1,14 +1,15 @@
 /** The per-app lease on a real Redis: one holder at a time, kept alive while its work runs, freed by a dead holder's TTL. */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LeaseBusyError, withLease } from '../../src/platform/redis/lease';
-import { dropPrefix, uniquePrefix } from '../helpers/env';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
+import { sleep } from '../helpers/polls';
 
 const prefix = uniquePrefix('lease');
 const key = (name: string) => `{${prefix}}:lease:${name}`;
 let redis: Redis;
 
 beforeAll(() => {
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = openRedis();
 });
 afterAll(async () => {
   redis.disconnect();
@@ -18,7 +19,7 @@ afterAll(async () => {
 it('keeps the lease past its TTL while the work runs, and frees it after', async () => {
   let busy: unknown;
   await withLease(redis, key('long'), { ttlMs: 300, waitMs: 0 }, async () => {
-    await new Promise((r) => setTimeout(r, 1_000));
+    await sleep(1_000);
     // Three TTLs later the heartbeat still holds it: a second step is refused.
     busy = await withLease(redis, key('long'), { ttlMs: 300, waitMs: 0 }, async () => 'got in').catch((err: unknown) => err);
   });

@@ -15,8 +15,9 @@ import { createUsageStore, DAY_MS, type UsageStore } from '../../src/capabilitie
 import { createZoomClient, type ZoomClient } from '../../src/platform/zoom/client';
 import { dailyLimited, missingScope, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
+import { uniquePrefix } from '../helpers/redis';
 
-const FILE_PREFIX = `zjt-test-pollAccount-${randomBytes(4).toString('hex')}`;
+const FILE_PREFIX = uniquePrefix('pollAccount');
 let now = Math.floor(Date.now() / 60_000) * 60_000;
 const clock = () => now;
 const { log } = createLogger({ level: 'silent', secrets: [] });

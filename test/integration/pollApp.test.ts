@@ -16,8 +16,9 @@ import { createZoomClient, type ZoomClient } from '../../src/platform/zoom/clien
 import { ZoomPausedError } from '../../src/platform/zoom/errors';
 import { dailyLimited, qpsLimited, type FakeZoom } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
+import { uniquePrefix } from '../helpers/redis';
 
-const FILE_PREFIX = `zjt-test-pollApp-${randomBytes(4).toString('hex')}`;
+const FILE_PREFIX = uniquePrefix('pollApp');
 // Near real time: day hashes expire 400 days after their day.
 const START = Math.floor(Date.now() / 60_000) * 60_000;
 let now = START;

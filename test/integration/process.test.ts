@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { logSink } from '../helpers/logs';
-import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { baseEnv, TEST_SECRETS } from '../helpers/env';
+import { dropPrefix, uniquePrefix } from '../helpers/redis';
 import { freePort } from '../helpers/net';
+import { until, type UntilOptions } from '../helpers/polls';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -43,19 +45,8 @@ function run(
 }
 
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** A child still starting refuses connections: that is "not yet", asked again every 100 ms for up to 20 s. */
+const STARTING: UntilOptions = { timeoutMs: 20_000, everyMs: 100, errorsMeanNotYet: true };
 
 const status = async (url: string) => (await fetch(url)).status;
 
@@ -85,7 +76,7 @@ it('boots, answers health routes, and exits 0 on SIGTERM', async () => {
   const started = Date.now();
   const proc = run(baseEnv({ SLACK_API_URL: slack.apiUrl, PORT: String(port), REDIS_PREFIX: prefix, LOG_LEVEL: 'info' }));
   try {
-    await waitFor(async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined));
+    await until(async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), '/healthz to answer 200', STARTING);
     const bootMs = Date.now() - started;
     expect(await status(`http://127.0.0.1:${port}/readyz`)).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).toMatch(/zoomjwt_http_requests_total/);
@@ -113,7 +104,7 @@ it('reads .env from its working folder, quoted values included, and real variabl
   // The real environment holds only PATH, the port, and one value that differs from the file's.
   const proc = run({ PORT: String(port), ACTIONS_MODE: 'dry-run' }, dir);
   try {
-    await waitFor(async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined));
+    await until(async () => ((await status(`http://127.0.0.1:${port}/healthz`)) === 200 ? true : undefined), '/healthz to answer 200', STARTING);
     proc.child.kill('SIGTERM');
     expect(await proc.exit).toBe(0);
     const started = proc.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'zoomjwt started');
@@ -135,12 +126,12 @@ it('reports not ready while its Redis is down, and ready again when it returns',
   const port = await freePort();
   const proc = run(baseEnv({ SLACK_API_URL: slack.apiUrl, PORT: String(port), REDIS_URL: `redis://127.0.0.1:${redisPort}`, REDIS_PREFIX: uniquePrefix('ready') }));
   try {
-    await waitFor(async () => ((await status(`http://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined));
+    await until(async () => ((await status(`http://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined), '/readyz to answer 200', STARTING);
     redis.kill('SIGKILL');
-    await waitFor(async () => ((await status(`http://127.0.0.1:${port}/readyz`)) === 503 ? true : undefined));
+    await until(async () => ((await status(`http://127.0.0.1:${port}/readyz`)) === 503 ? true : undefined), '/readyz to answer 503', STARTING);
     expect(await status(`http://127.0.0.1:${port}/healthz`)).toBe(200);
     redis = startRedis();
-    await waitFor(async () => ((await status(`http://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined));
+    await until(async () => ((await status(`http://127.0.0.1:${port}/readyz`)) === 200 ? true : undefined), '/readyz to answer 200', STARTING);
     proc.child.kill('SIGTERM');
     const code = await proc.exit;
     expect([code, proc.err().slice(-2000), proc.out().slice(-3000)]).toEqual([0, '', expect.any(String)]);

@@ -21,8 +21,9 @@ import { createZoomClient, type ZoomClient } from '../../src/platform/zoom/clien
 import type { ZoomApi } from '../../src/platform/zoom/types';
 import type { FakeLogEntry, FakeZoom, LogShape } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
+import { uniquePrefix } from '../helpers/redis';
 
-const FILE_PREFIX = `zjt-test-readShapes-${randomBytes(4).toString('hex')}`;
+const FILE_PREFIX = uniquePrefix('readShapes');
 // Near real time (day hashes expire 400 days after their day), on whole seconds so that a time in
 // seconds loses nothing.
 let now = Math.floor(Date.now() / 60_000) * 60_000;

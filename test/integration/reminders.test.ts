@@ -11,8 +11,9 @@ import type { Booted } from '../helpers/boot';
 import { ACTION } from '../../src/platform/slack/ids';
 import { JOB, jobIds, reminderDelays, type ReminderMoment } from '../../src/capabilities/approvals/jobs/names';
 import { createRequestStore, type RequestStore } from '../../src/capabilities/approvals/stores/requests';
-import { uniquePrefix } from '../helpers/env';
-import { bootOn, card, click, CROWD, openRequest, PEOPLE, seedApp, startFakes, until, waitForStatus } from './approvals.harness';
+import { uniquePrefix } from '../helpers/redis';
+import { bootOn, card, click, CROWD, openRequest, PEOPLE, seedApp, startFakes, waitForStatus } from './approvals.harness';
+import { until } from '../helpers/polls';
 import type { FakeSlack } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
 

@@ -5,14 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import { pastedLine } from '../../dev/sandbox/console';
 import { renderMessage } from '../../dev/sandbox/render';
+import { countKeys, REDIS_URL } from '../helpers/redis';
+import { freePort } from '../helpers/net';
 
 const ROOT = resolve(__dirname, '../..');
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 interface Session {
   code: number | null;
@@ -52,22 +51,6 @@ function runScript(script: string, args: string[] = [], env: Record<string, stri
     });
     child.stdin.end(script);
   });
-}
-
-async function keysUnder(prefix: string, url = REDIS_URL): Promise<number> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    let count = 0;
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
-      cursor = next;
-      count += found.length;
-    } while (cursor !== '0');
-    return count;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 const removedPrefix = (output: string): string => {
@@ -177,7 +160,7 @@ describe('npm run sandbox', () => {
     expect(digest).toContain('Removed Reporting JWT from Zoom');
     expect(digest).toMatch(/Rooms Control JWT: \d+ failed calls since it was disabled/);
 
-    expect(await keysUnder(removedPrefix(s.output))).toBe(0);
+    expect(await countKeys(removedPrefix(s.output))).toBe(0);
   }, 180_000);
 
   it("runs the README's walkthrough exactly as printed there, prompts and notes included", async () => {
@@ -225,12 +208,7 @@ describe('npm run sandbox', () => {
   }, 180_000);
 
   it('starts a private redis-server when REDIS_URL does not answer, and stops it at the end', async () => {
-    const port = await new Promise<number>((done) => {
-      const server = createServer().listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-      });
-    });
+    const port = await freePort();
     const s = await runScript('/zoomjwt status\nwho\nquit\n/zoomjwt help\n', ['--poll-every', '0'], { REDIS_URL: `redis://127.0.0.1:${port}` });
     expect(s.code).toBe(0);
     expect(s.output).toContain('trying a private redis-server');

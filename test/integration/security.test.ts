@@ -5,7 +5,6 @@
  * nothing changed: no signature counted, no DELETE reached Zoom, no command answered.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ACTION } from '../../src/platform/slack/ids';
 import { createSlackApp } from '../../src/platform/slack/app';
 import { createSlackTransport } from '../../src/platform/slack/transport';
@@ -13,11 +12,14 @@ import { createLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics';
 import { actionBody, commandBody, postSigned, sign } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from '../helpers/env';
-import { visibleText } from '../helpers/boot';
+import { startTestZoom, visibleText } from '../helpers/boot';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import type { Booted } from '../helpers/boot';
-import { ACCOUNT_ID, bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, until, type Harness } from './approvals.harness';
+import { bootOn, click, command, openRequest, PEOPLE, seedApp, startHarness, type Harness } from './approvals.harness';
+import { sleep, until } from '../helpers/polls';
+import { closeServer, listenLocal } from '../helpers/net';
+import { signedHeaders } from '../helpers/signed';
 
 let h: Harness;
 let app: { appId: string; name: string };
@@ -42,7 +44,7 @@ const deletes = () => h.zoom.requests.filter((r) => r.startsWith('DELETE')).leng
 
 async function nothingChanged(): Promise<void> {
   // A listener that got in would act after its ack: give it the time it would need.
-  await new Promise((r) => setTimeout(r, 150));
+  await sleep(150);
   const req = await h.store.get(requestId);
   expect(req?.status).toBe('pending');
   expect(req?.signatures).toEqual([]);
@@ -152,12 +154,7 @@ describe('signed bodies that are not what Slack sends get a 400 at once', () => 
   /** A signed JSON body, as the Events API sends them. */
   const postSignedJson = (value: unknown) => {
     const body = JSON.stringify(value);
-    const ts = now();
-    return fetch(url(), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sign(TEST_SECRETS.signingSecret, ts, body) },
-      body,
-    });
+    return fetch(url(), { method: 'POST', headers: signedHeaders(body, 'application/json'), body });
   };
 
   it('a JSON body that is not an Events API delivery', async () => {
@@ -180,17 +177,16 @@ describe('Bolt checks the signature again behind the guard', () => {
       config: h.b.config, log, metrics: createMetrics({ defaultMetrics: false }), botUserId: 'U0BOT', botId: 'B0BOT', transport,
     });
     const server: Server = createServer((req, res) => void handle.requestListener!(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = await listenLocal(server);
     try {
-      const port = (server.address() as AddressInfo).port;
-      const res = await fetch(`http://127.0.0.1:${port}/slack/events`, {
+      const res = await fetch(`${base}/slack/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(now()), 'x-slack-signature': 'v0=forged' },
         body: commandBody({ text: 'status' }),
       });
       expect(res.status).toBe(401);
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       transport.close();
     }
   });
@@ -205,11 +201,10 @@ describe('answers go only to Slack', () => {
       hits.push(req.url ?? '');
       res.writeHead(200).end('ok');
     });
-    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-    sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    sinkUrl = await listenLocal(sink);
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => sink.close(() => resolve()));
+    await closeServer(sink);
   });
 
   it('never calls a response_url outside Slack, and logs the attempt once at warn level', async () => {
@@ -221,7 +216,7 @@ describe('answers go only to Slack', () => {
     await postSigned(url(), actionBody({ action_id: ACTION.approve, value: requestId, user_id: PEOPLE.mallory, response_url: `${target}-click` }), { signingSecret: TEST_SECRETS.signingSecret });
     await until(async () => h.b.logs.filter((l) => l.includes('outside Slack')).length >= warnsBefore + 2, 'the refusal warnings');
     // Give any stray follow-up the time it would need to arrive.
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(hits).toEqual([]);
     const warns = h.b.logs.filter((l) => l.includes('outside Slack')).slice(warnsBefore).map((l) => JSON.parse(l) as { level: number; host: string });
     expect(warns).toHaveLength(2);
@@ -318,8 +313,7 @@ describe('Enterprise Grid', () => {
     let zoom: FakeZoom;
     let org: Booted;
     beforeAll(async () => {
-      zoom = await startFakeZoom();
-      zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret });
+      zoom = await startTestZoom();
       slack = await startFakeSlack({ enterpriseId: 'E0ORG' });
       slack.addUser({ id: 'W0SALES', team_id: 'T0SALES', enterprise_user: { enterprise_id: 'E0ORG', teams: ['T0SALES'] } });
       // users.info names the org as team_id for some Grid accounts (bolt-js#1875).

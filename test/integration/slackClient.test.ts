@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { slackClientOptions } from '../../src/platform/slack/app';
 import { createSlackClient } from '../../src/platform/slack/client';
 import { createSlackTransport } from '../../src/platform/slack/transport';
@@ -8,7 +8,8 @@ import { createMetrics } from '../../src/metrics';
 import { loadConfig } from '../../src/config';
 import { startFakeSlack, type FakeSlack } from '../../dev/fakes/slackServer';
 import { logSink } from '../helpers/logs';
-import { baseEnv, dropPrefix, TEST_SECRETS, uniquePrefix } from '../helpers/env';
+import { baseEnv, TEST_SECRETS } from '../helpers/env';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
 
 let slack: FakeSlack;
 let redis: Redis;
@@ -28,7 +29,7 @@ function client() {
 beforeAll(async () => {
   slack = await startFakeSlack();
   transport = createSlackTransport({ policy: { apiUrl: slack.apiUrl, responseOrigins: [], onRefused: () => undefined } });
-  redis = new Redis('redis://127.0.0.1:6379');
+  redis = openRedis();
 });
 afterAll(async () => {
   await slack.close();

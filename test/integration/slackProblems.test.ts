@@ -3,6 +3,7 @@
  * with a sentence saying what to do, and disappears once posting works again.
  */
 import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { until } from '../helpers/polls';
 
 let app: Booted;
 beforeAll(async () => {
@@ -12,24 +13,14 @@ afterAll(async () => {
   await app.stop();
 });
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 it('shows a digest the bot could not post in status, until a post works', async () => {
   app.slack.fail('chat.postMessage', { error: 'not_in_channel' }, 10);
   expect((await app.command('digest')).status).toBe(200);
-  await until(async () => (app.slack.callsTo('chat.postMessage').some((c) => c.args.channel === 'C0DIGEST') ? true : undefined));
+  await until(async () => (app.slack.callsTo('chat.postMessage').some((c) => c.args.channel === 'C0DIGEST') ? true : undefined), 'the digest post', { everyMs: 50 });
   const shown = await until(async () => {
     const text = visibleText((await app.command('status')).json);
     return /bot is not in channel C0DIGEST/.test(text) ? text : undefined;
-  });
+  }, 'status to show the channel problem', { everyMs: 50 });
   expect(shown).toMatch(/invite it with \/invite @zoomjwt/);
   expect(app.logsAtLeast(40).some((l) => l.error === 'not_in_channel')).toBe(true);
 

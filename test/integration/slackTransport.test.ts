@@ -5,10 +5,10 @@
  * runs through it, since the app uses it for every Slack call and every response URL.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { webApi } from '@slack/bolt';
 import { createSlackTransport, MAX_RESPONSE_BYTES } from '../../src/platform/slack/transport';
+import { closeServer, listenLocal } from '../helpers/net';
 
 interface Seen {
   method: string;
@@ -36,8 +36,7 @@ beforeAll(async () => {
       handler(req, res, body);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenLocal(server);
   // The loopback server stands in for the Web API and for Slack's hooks host.
   transport = createSlackTransport({
     timeoutMs: 300,
@@ -47,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const res of hanging) res.destroy();
   transport.close();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await closeServer(server);
 });
 beforeEach(() => {
   seen.length = 0;

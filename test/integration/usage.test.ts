@@ -5,9 +5,8 @@
  * in-test ZoomApi (our own interface) under random interruptions; pollApp.test.ts runs it
  * against the fake Zoom HTTP server.
  */
-import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { utcDay } from '../../src/kernel/format';
 import { pollApp, toFoldEntry } from '../../src/capabilities/evidence/jobs/pollApp';
 import { createLogger } from '../../src/log';
@@ -15,9 +14,9 @@ import { createKeys, type Keys } from '../../src/platform/redis/keys';
 import { createUsageStore, DAY_MS, HOUR_MS, LOOKBACK_MS, OVERLAP_MS, SEEN_CAP, type UsageStore } from '../../src/capabilities/evidence/stores/usage';
 import { ZoomError, ZoomPausedError } from '../../src/platform/zoom/errors';
 import type { LogDuration, ZoomApi, ZoomCallLog } from '../../src/platform/zoom/types';
-import { dropPrefix } from '../helpers/env';
+import { countKeys, dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
 
-const FILE_PREFIX = `zjt-test-usage-${randomBytes(4).toString('hex')}`;
+const FILE_PREFIX = uniquePrefix('usage');
 // Near real time: day hashes expire 400 days after their day, so fake dates must not be ancient.
 const T0 = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 30 * 60_000;
 const { log } = createLogger({ level: 'silent', secrets: [] });
@@ -26,11 +25,11 @@ let redis: Redis;
 let n = 0;
 
 beforeAll(() => {
-  redis = new Redis('redis://127.0.0.1:6379', { enableAutoPipelining: true, maxRetriesPerRequest: 2 });
+  redis = openRedis({ enableAutoPipelining: true, maxRetriesPerRequest: 2 });
 });
 
 afterAll(async () => {
-  await dropPrefix(FILE_PREFIX, undefined, { family: true });
+  await dropPrefix(FILE_PREFIX, { family: true });
   await redis.quit();
 });
 
@@ -369,19 +368,9 @@ describe('memory', () => {
     process.stdout.write(`ingest (in-memory Zoom): ${Math.round(total / seconds)} entries/s\n`);
 
     const days = new Set(entries.map((e) => utcDay(Number(e.time)))).size;
-    const appKeys = async () => {
-      const found: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
-        cursor = next;
-        found.push(...batch);
-      } while (cursor !== '0');
-      return found;
-    };
     // Day hashes + summary, hours, families, sample, readstate, seen:top (seen:floor and the lock are gone),
     // and the install's one status epoch.
-    expect((await appKeys()).length).toBe(days + 7);
+    expect(await countKeys(prefix)).toBe(days + 7);
     const perMinute = total / (30 * 24 * 60);
     // The late-arrival lookback (6 hours) of ids, at most SEEN_CAP.
     const seenTop = await redis.zcard(`{${prefix}}:seen:big:top`);
@@ -406,7 +395,7 @@ describe('memory', () => {
     const second = await pollApp({ zoom: zoom.api, usage, clock: () => now, log, appId: 'big' });
     expect(second.complete).toBe(true);
     expect((await usage.summary('big')).ingested).toBe(total + 2_000);
-    expect((await appKeys()).length).toBeLessThanOrEqual(days + 2 + 6);
+    expect(await countKeys(prefix)).toBeLessThanOrEqual(days + 2 + 6);
     expect(await redis.zcard(`{${prefix}}:seen:big:top`)).toBeLessThanOrEqual(Math.ceil((2000 / (24 * 60)) * (LOOKBACK_MS / 60_000)) + 2);
   });
 });

@@ -15,8 +15,9 @@ import { createUsageStore, DAY_MS, type UsageStore } from '../../src/capabilitie
 import { createZoomClient } from '../../src/platform/zoom/client';
 import type { FakeZoom, MetricsMode } from '../../dev/fakes/zoomServer';
 import { closePollFixture, openPollFixture } from '../helpers/pollFixture';
+import { uniquePrefix } from '../helpers/redis';
 
-const FILE_PREFIX = `zjt-test-usageFields-${randomBytes(4).toString('hex')}`;
+const FILE_PREFIX = uniquePrefix('usageFields');
 const MIN = 60_000;
 let now = Math.floor(Date.now() / MIN) * MIN;
 const clock = () => now;

@@ -5,14 +5,13 @@
  * what the latest calls act on and quotes the latest failures' trace ids: to full members only,
  * with every name and id from Zoom inert.
  */
-import { bootApp, visibleText, type Booted } from '../helpers/boot';
+import { bootApp, startTestZoom, visibleText, type Booted } from '../helpers/boot';
 import { pollSettled, until } from '../helpers/polls';
 import { homeOpenedEvent, postEvent } from '../helpers/views';
-import { TEST_SECRETS } from '../helpers/env';
-import { startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { ACCOUNT_ID } from '../helpers/env';
+import type { FakeZoom } from '../../dev/fakes/zoomServer';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
 
-const ACCOUNT_ID = 'acct-test';
 const BOOKER = 'BookerApp01';
 const LAGGING = 'LaggingApp2';
 const WEBINAR = 'WebinarSync';
@@ -44,8 +43,7 @@ describe('usage fields in Slack', () => {
   const now = Date.now();
 
   beforeAll(async () => {
-    zoom = await startFakeZoom();
-    zoom.addAccount({ accountId: ACCOUNT_ID, clientId: 'client-test', clientSecret: TEST_SECRETS.zoomClientSecret, metrics: 'on' });
+    zoom = await startTestZoom({ metrics: 'on' });
     zoom.addApp(ACCOUNT_ID, { app_id: BOOKER, app_name: 'Room Booker JWT' });
     zoom.addLogs(BOOKER, bookerLogs(now));
     // Zoom counts far more than the call logs show: flagged, not hidden.
@@ -57,7 +55,7 @@ describe('usage fields in Slack', () => {
       metrics: { last_used: new Date(now - 30 * MIN).toISOString(), total_calls: 9, active_users: 1, works_with: ['<!here>'] },
     });
     zoom.addApp(ACCOUNT_ID, { app_id: UNUSED, app_name: 'Old Test App' });
-    app = await bootApp('usageViews', { ZOOM_API_URL: zoom.apiUrl, ZOOM_OAUTH_URL: zoom.oauthUrl, ZOOM_APP_IDS: `${BOOKER},${LAGGING}`, POLL_EVERY: '7d' }, { shutdownGraceMs: 5_000 });
+    app = await bootApp('usageViews', { ZOOM_APP_IDS: `${BOOKER},${LAGGING}`, POLL_EVERY: '7d' }, { zoom, shutdownGraceMs: 5_000 });
     await pollSettled(app, 0);
   });
   afterAll(async () => {
@@ -84,7 +82,7 @@ describe('usage fields in Slack', () => {
   it('the Home tab lists the untracked apps by recent use too', async () => {
     const before = app.slack.callsTo('views.publish').length;
     expect((await postEvent(app.url, homeOpenedEvent('U0ALICE'))).status).toBe(200);
-    await until('the Home view', async () => app.slack.callsTo('views.publish').length > before);
+    await until(async () => app.slack.callsTo('views.publish').length > before, 'the Home view', { timeoutMs: 15_000, everyMs: 50 });
     const text = visibleText(app.slack.homeView('U0ALICE') as { blocks?: unknown });
     expect(text).toMatch(/Not tracked yet, by recent use/);
     expect(text).toContain(`*Webinar Sync* \`${WEBINAR}\` — last used 2 h ago, 1,204 calls in 30 d (31 failed), 3 active users`);

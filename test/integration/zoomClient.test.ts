@@ -4,8 +4,7 @@
  * log line.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ZoomAccount } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { createKeys } from '../../src/platform/redis/keys';
@@ -14,9 +13,11 @@ import { ZoomError, ZoomPausedError, type ZoomErrorKind } from '../../src/platfo
 import { apiBaseFromTokenAnswer, createTokenCache } from '../../src/platform/zoom/token';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
 import { ALL_SCOPES, dailyLimited, internalErrorTryAgain, missingScope, qpsLimited, startFakeZoom, type FakeZoom } from '../../dev/fakes/zoomServer';
+import { dropPrefix, openRedis, uniquePrefix } from '../helpers/redis';
+import { freePort } from '../helpers/net';
 
 const DAY = 86_400_000;
-const prefix = `zjt-test-zoomClient-${randomBytes(4).toString('hex')}`;
+const prefix = uniquePrefix('zoomClient');
 const keys = createKeys(prefix);
 
 let now = Date.parse('2026-03-02T12:00:00Z');
@@ -98,8 +99,8 @@ function logEntry(appId: string, n: number, time: number, extra: Partial<ZoomCal
 
 beforeAll(async () => {
   fake = await startFakeZoom({ clock });
-  redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
-  redis2 = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 2 });
+  redis = openRedis({ maxRetriesPerRequest: 2 });
+  redis2 = openRedis({ maxRetriesPerRequest: 2 });
 });
 
 beforeEach(() => {
@@ -111,12 +112,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 500);
-    cursor = next;
-    if (found.length) await redis.del(...found);
-  } while (cursor !== '0');
+  await dropPrefix(prefix);
   await Promise.all([redis.quit(), redis2.quit(), fake.close()]);
 });
 
@@ -381,7 +377,7 @@ describe('server errors, timeouts and network failures', () => {
   });
 
   test('an unreachable API is a network error', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { client } = setup({ apiUrl: `http://127.0.0.1:${port}/v2` });
 
     const err = await rejection(client.getApp('x'), 'network');
@@ -671,13 +667,3 @@ test('no log line holds an access token or a client secret', () => {
   const all = logLines.join('');
   for (const secret of [...clientSecrets, ...fake.issuedTokens()]) expect(all).not.toContain(secret);
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close((err) => (err ? reject(err) : resolve(port)));
-    });
-  });
-}

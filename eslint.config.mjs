@@ -54,6 +54,9 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/unbound-method': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-base-to-string': 'off',
+      // Expected strings in assertions are written as they are shown.
+      'no-regex-spaces': 'off',
     },
   },
   ...house.houseConfigs,

@@ -37,19 +37,19 @@ export async function spawnApp(env: Record<string, string | undefined>, readyTim
   // Run outside the project folder: a developer's .env there must not fill in what `env` leaves out.
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'src', 'main.js')], {
     cwd: tmpdir(),
-    env: { PATH: process.env.PATH, ...env, PORT: String(port) } as NodeJS.ProcessEnv,
+    env: { PATH: process.env.PATH, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const sink = logSink();
   let partial = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     const text = partial + d.toString();
     const parts = text.split('\n');
     partial = parts.pop() ?? '';
     for (const line of parts) if (line) sink.write(line);
   });
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   let exitedWith: number | string | undefined;
   const exit = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => {

@@ -24,7 +24,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const homeText = (user: string) => visibleText(h.slack.homeView(user) as { blocks?: unknown });
+const homeText = (user: string) => visibleText(h.slack.homeView(user));
 const publishesFor = (user: string) => h.slack.callsTo('views.publish').filter((c) => c.args.user_id === user).length;
 
 async function openHome(user: string): Promise<string> {
@@ -175,7 +175,7 @@ describe('the request modal', () => {
     const view = lastModal();
     expect(view.callback_id).toBe(VIEW.request);
     expect(JSON.parse(String(view.private_metadata))).toEqual({ action: 'disable', appId: app.appId });
-    const text = visibleText(view as { blocks?: unknown });
+    const text = visibleText(view);
     expect(text).toContain('Calls 24 h / 7 d');
     expect(text).toContain('Soak clock');
     expect(text).toContain('What will happen');

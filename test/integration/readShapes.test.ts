@@ -362,7 +362,7 @@ describe('one account poll', () => {
 describe('the read under every shape at once (property)', () => {
   test('ends with exact counts whatever the order, gaps, oddities and interruptions', async () => {
     const shapeArb = fc.record({
-      order: fc.constantFrom('newest', 'oldest', 'shuffled', 'pages-shuffled') as fc.Arbitrary<NonNullable<LogShape['order']>>,
+      order: fc.constantFrom('newest', 'oldest', 'shuffled', 'pages-shuffled'),
       emptyEvery: fc.option(fc.integer({ min: 2, max: 4 }), { nil: undefined }),
       unreadablePerPage: fc.integer({ min: 0, max: 1 }),
       timeInSeconds: fc.boolean(),

@@ -58,7 +58,7 @@ it('answers /zoomjwt app with its chart on the response_url, and with the text f
     const path = `sm-app-${Math.random()}`;
     const ack = await socket.send('slash_commands', { ...commandPayload(`app ${app.appId}`, { user_id: PEOPLE.bob }), response_url: `${slack.responseUrlBase}${path}` });
     const answer = answered === 'later' ? await slack.waitForResponse((r) => r.path === `/respond/${path}`, 10_000) : undefined;
-    return { ack: ack?.payload as Record<string, unknown> | undefined, answer: answer?.body };
+    return { ack: ack?.payload, answer: answer?.body };
   };
   const types = (msg: Record<string, unknown> | undefined) => ((msg?.blocks ?? []) as Array<{ type: string }>).map((x) => x.type);
 
@@ -126,7 +126,7 @@ it('publishes the Home tab on an app_home_opened envelope; a guest gets the shor
   const ack = await socket.send('events_api', homeOpenedEvent(PEOPLE.bob));
   expect(ack).toBeDefined();
   await until(async () => slack.homeView(PEOPLE.bob), 'the Home view');
-  const text = visibleText(slack.homeView(PEOPLE.bob) as { blocks?: unknown });
+  const text = visibleText(slack.homeView(PEOPLE.bob));
   expect(text).toContain('&lt;!here&gt; Socket app');
   expect(text).toContain(app.appId);
   await socket.send('events_api', homeOpenedEvent(PEOPLE.guest));

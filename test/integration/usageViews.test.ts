@@ -83,7 +83,7 @@ describe('usage fields in Slack', () => {
     const before = app.slack.callsTo('views.publish').length;
     expect((await postEvent(app.url, homeOpenedEvent('U0ALICE'))).status).toBe(200);
     await until(async () => app.slack.callsTo('views.publish').length > before, 'the Home view', { timeoutMs: 15_000, everyMs: 50 });
-    const text = visibleText(app.slack.homeView('U0ALICE') as { blocks?: unknown });
+    const text = visibleText(app.slack.homeView('U0ALICE'));
     expect(text).toMatch(/Not tracked yet, by recent use/);
     expect(text).toContain(`*Webinar Sync* \`${WEBINAR}\` — last used 2 h ago, 1,204 calls in 30 d (31 failed), 3 active users`);
     expect(text.indexOf(WEBINAR)).toBeLessThan(text.indexOf(UNUSED));

@@ -11,7 +11,7 @@ const { houseConfigs } = require('../../eslint.house.cjs') as { houseConfigs: Li
 
 const linter = new Linter({ configType: 'flat' });
 const config: Linter.Config[] = [
-  { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser as Linter.Parser } },
+  { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
   ...houseConfigs,
 ];
 const problems = (file: string, code: string) => linter.verify(code, config, { filename: file }).map((m) => `${m.line}: ${m.message}`);

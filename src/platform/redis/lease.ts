@@ -12,6 +12,11 @@ export const RELEASE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then re
 /** KEYS[1] lock or lease; ARGV[1] token; ARGV[2] ttl ms. Extends it only while this holder still has it. */
 export const RENEW_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 
+/** Sets `key` to `token` for `ttlMs` only if it is free: true for the one caller that got it. */
+export async function acquireIfFree(redis: Redis, key: string, token: string, ttlMs: number): Promise<boolean> {
+  return (await redis.set(key, token, 'PX', ttlMs, 'NX')) === 'OK';
+}
+
 /** Raised when a lease could not be had within the wait. */
 export class LeaseBusyError extends Error {
   readonly code = 'lease_busy';
@@ -38,8 +43,7 @@ export async function withLease<T>(redis: Redis, key: string, opts: LeaseOptions
   const token = randomBytes(12).toString('hex');
   const deadline = Date.now() + opts.waitMs;
   for (;;) {
-    const set = await redis.set(key, token, 'PX', opts.ttlMs, 'NX');
-    if (set === 'OK') break;
+    if (await acquireIfFree(redis, key, token, opts.ttlMs)) break;
     if (Date.now() >= deadline) throw new LeaseBusyError(key);
     await new Promise((r) => setTimeout(r, opts.retryMs ?? 50));
   }

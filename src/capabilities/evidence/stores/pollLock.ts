@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../../platform/redis/keys';
-import { RELEASE_IF_HELD, RENEW_IF_HELD } from '../../../platform/redis/lease';
+import { acquireIfFree, RELEASE_IF_HELD, RENEW_IF_HELD } from '../../../platform/redis/lease';
 
 /** The lock lives this long without a heartbeat (ms): a crashed worker frees it within a minute. */
 export const POLL_LOCK_TTL_MS = 60_000;
@@ -29,7 +29,7 @@ export async function isPollRunning(deps: Deps, account: string): Promise<boolea
 /** Takes the account's poll lock; returns its token, or null when another poll holds it. */
 export async function acquirePollLock(deps: Deps, account: string): Promise<string | null> {
   const token = randomUUID();
-  return (await deps.redis.set(lockKey(deps, account), token, 'PX', POLL_LOCK_TTL_MS, 'NX')) === 'OK' ? token : null;
+  return (await acquireIfFree(deps.redis, lockKey(deps, account), token, POLL_LOCK_TTL_MS)) ? token : null;
 }
 
 /** The heartbeat: gives the lock its full time to live again, while this holder still has it. */

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../redis/keys';
-import { RELEASE_IF_HELD } from '../../redis/lease';
+import { acquireIfFree, RELEASE_IF_HELD } from '../../redis/lease';
 
 const COMPARE_AND_DELETE_FIELD = `
 if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -53,7 +53,7 @@ export function createTokenStore(redis: Redis, keys: Keys, account: string): Tok
       return (await redis.eval(COMPARE_AND_DELETE_FIELD, 1, key, token)) === 1;
     },
     async lock(value, ttlMs) {
-      return (await redis.set(lockKey, value, 'PX', ttlMs, 'NX')) === 'OK';
+      return acquireIfFree(redis, lockKey, value, ttlMs);
     },
     async unlock(value) {
       await redis.eval(RELEASE_IF_HELD, 1, lockKey, value);

@@ -34,6 +34,7 @@ import type { AccessVerdict } from '../../platform/slack/access';
 import { APP_LEASE_TTL_MS, appLeaseKey, LeaseBusyError, withLease } from '../../platform/redis/lease';
 import { renderCard, ACTION_TITLE } from './views/card';
 import { EXECUTION_ATTEMPTS, EXECUTION_BACKOFF_MS, EXPIRY_MARGIN_MS, JOB, jobIds, reminderDelays, type ReminderMoment } from './jobs/names';
+import { slackErrorText } from '../../platform/slack/errors';
 
 /** How long a Done waits for its app's lease before asking the person to try again (ms). */
 const DONE_LEASE_WAIT_MS = 5_000;
@@ -116,11 +117,6 @@ export function cardVersion(req: Pick<StoredRequest, 'status' | 'signatures'>): 
   return `${req.status}:${req.signatures.length}`;
 }
 
-function slackError(err: unknown): string {
-  const data = (err as { data?: { error?: string } }).data;
-  return data?.error ?? (err as Error).message ?? 'unknown';
-}
-
 export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFlow {
   const log = s.log.child({ feature: 'approvals' });
   const claims = createClaimStore(s.redis, s.keys);
@@ -153,7 +149,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       try {
         await s.slack.chat.update({ channel: current.channel, ts: current.ts, text: card.text, blocks: card.blocks ?? [] });
       } catch (err) {
-        log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'card update failed');
+        log.warn({ requestId: req.id, err: { message: slackErrorText(err) } }, 'card update failed');
         return;
       }
       const latest: StoredRequest | null = await store.get(req.id);
@@ -168,7 +164,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const res = await s.slack.chat.getPermalink({ channel: req.channel, message_ts: req.ts });
       return typeof res.permalink === 'string' ? res.permalink : undefined;
     } catch (err) {
-      log.warn({ err: { message: slackError(err) } }, 'permalink lookup failed');
+      log.warn({ err: { message: slackErrorText(err) } }, 'permalink lookup failed');
       return undefined;
     }
   }
@@ -184,7 +180,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     try {
       await s.slack.chat.postMessage({ channel: req.requester, text: full, blocks: [section(full)] });
     } catch (err) {
-      log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'could not tell the requester');
+      log.warn({ requestId: req.id, err: { message: slackErrorText(err) } }, 'could not tell the requester');
     }
   }
 
@@ -201,7 +197,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
     try {
       await s.slack.chat.postMessage({ channel: req.channel, thread_ts: req.ts, text, blocks: [section(text)], unfurl_links: false });
     } catch (err) {
-      log.warn({ requestId: req.id, err: { message: slackError(err) } }, 'could not reply in the card thread');
+      log.warn({ requestId: req.id, err: { message: slackErrorText(err) } }, 'could not reply in the card thread');
     }
   }
 
@@ -323,7 +319,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
           const res = await s.slack.usergroups.users.list({ usergroup: group });
           out.set(group, { kind: 'members', users: res.users ?? [] });
         } catch (err) {
-          const code = slackError(err);
+          const code = slackErrorText(err);
           if (code === 'plan_upgrade_required') out.set(group, { kind: 'unavailable', why: 'user groups need a paid Slack plan' });
           else if (code === 'no_such_subteam') out.set(group, { kind: 'unavailable', why: 'no such user group' });
           else out.set(group, { kind: 'unknown' });
@@ -413,7 +409,7 @@ export function createApprovalFlow(s: Services, store: RequestStore): ApprovalFl
       const latest = await store.get(id);
       if (latest && cardVersion(latest) !== cardVersion(req)) await refreshCard(latest);
     } catch (err) {
-      const code = slackError(err);
+      const code = slackErrorText(err);
       log.warn({ requestId: id, err: { message: code } }, 'approval card could not be posted');
       await store.failToPost(id, s.clock(), `The card could not be posted (${code}).`);
       return refuse(

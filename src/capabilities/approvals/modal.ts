@@ -18,14 +18,10 @@ import type { ApprovalFlow, OpenOutcome, RequestForm } from './flow';
 import { notice } from '../../platform/slack/blocks';
 import { HOME_ACTION, INPUT, REQUEST_ACTION, VIEW } from '../../platform/slack/ids';
 import { ACTIONS, isAction, noticeView, parseMetadata, plainText, REASON_MAX, requestModalView, type ModalView } from './views/requestModal';
+import { slackErrorText } from '../../platform/slack/errors';
 
 /** A submission whose request takes longer than this is answered "working on it" (Slack waits 3 s). */
 const SUBMIT_BUDGET_MS = 2_000;
-
-function slackError(err: unknown): string {
-  const data = (err as { data?: { error?: string } }).data;
-  return data?.error ?? (err as Error).message ?? 'unknown';
-}
 
 export interface RequestModal {
   form: RequestForm;
@@ -41,7 +37,7 @@ export function createRequestModal(s: Services, flow: ApprovalFlow): RequestModa
       else await s.slack.views.update({ view_id: args.view_id ?? '', view: args.view });
       return true;
     } catch (err) {
-      log.warn({ err: { message: slackError(err) } }, `views.${kind} failed`);
+      log.warn({ err: { message: slackErrorText(err) } }, `views.${kind} failed`);
       return false;
     }
   }
@@ -92,7 +88,7 @@ export function createRequestModal(s: Services, flow: ApprovalFlow): RequestModa
     try {
       await s.slack.chat.postMessage({ channel: userId, text: outcome.message.text, blocks: outcome.message.blocks ?? [] });
     } catch (err) {
-      log.warn({ err: { message: slackError(err) } }, 'could not tell the requester where the card is');
+      log.warn({ err: { message: slackErrorText(err) } }, 'could not tell the requester where the card is');
     }
   }
 

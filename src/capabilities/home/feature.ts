@@ -22,6 +22,7 @@ import type { RequestStore } from '../approvals';
 import type { UsageWindow } from '../evidence';
 import { getPause } from '../../platform/zoom/stores/pause';
 import { createHomeStore } from './stores/home';
+import { slackErrorText } from '../../platform/slack/errors';
 
 export const HOME_JOB = 'home-refresh';
 const HOME_SCHEDULER_ID = 'home-refresh';
@@ -36,11 +37,6 @@ const REFRESH_EVERY_MS = 60_000;
 const EMPTY_WINDOW: UsageWindow = {
   calls24h: 0, prev24h: 0, calls7d: 0, prev7d: 0, successes24h: 0, fails24h: 0, prevFails24h: 0, successes7d: 0, fails7d: 0,
 };
-
-function slackError(err: unknown): string {
-  const data = (err as { data?: { error?: string } }).data;
-  return data?.error ?? (err as Error).message ?? 'unknown';
-}
 
 export interface HomeFeature extends Feature {
   /** Publishes `userId`'s dashboard now (or the "not for you" view). */
@@ -68,7 +64,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
       links.set(key, res.permalink);
       return res.permalink;
     } catch (err) {
-      log.warn({ err: { message: slackError(err) } }, 'permalink lookup failed');
+      log.warn({ err: { message: slackErrorText(err) } }, 'permalink lookup failed');
       return undefined;
     }
   }
@@ -143,7 +139,7 @@ export function createHomeFeature(s: Services, store: RequestStore): HomeFeature
       await s.slack.views.publish({ user_id: userId, view });
     } catch (err) {
       if ((err as { code?: string }).code === 'slack_webapi_rate_limited_error') rateLimited = true;
-      log.warn({ user: userId, err: { message: slackError(err) } }, 'views.publish failed');
+      log.warn({ user: userId, err: { message: slackErrorText(err) } }, 'views.publish failed');
       return false;
     }
     await home.published(userId, epoch, now);

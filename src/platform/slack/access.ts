@@ -9,6 +9,7 @@ import type { webApi } from '@slack/bolt';
 import { accountRefusal, isGroupId, type InstalledIn, type SlackUserFacts } from '../../kernel/people';
 import type { Logger } from '../../log';
 import type { Clock } from '../../kernel/clock';
+import { slackErrorText } from './errors';
 
 /** What a person must be for an action. */
 export type Role = 'anyone' | 'member' | 'admin' | 'approver';
@@ -33,11 +34,6 @@ const WHO: Record<'member' | 'admin', string> = {
   member: 'full members of this Slack workspace',
   admin: 'zoomjwt admins (ADMINS, or the approvers when ADMINS is unset)',
 };
-
-function slackError(err: unknown): string {
-  const data = (err as { data?: { error?: string } }).data;
-  return data?.error ?? (err as Error).message ?? 'unknown';
-}
 
 /**
  * A small time-bounded cache whose lookups in flight are shared. Only answers that `keep`
@@ -85,7 +81,7 @@ export function createAccess(deps: {
       const res = await deps.slack.users.info({ user: userId });
       return { ok: true, user: (res.user ?? {}) };
     } catch (err) {
-      const code = slackError(err);
+      const code = slackErrorText(err);
       if (code !== 'user_not_found') log.warn({ user: userId, err: { message: code } }, 'users.info failed during an access check');
       return { ok: false, error: code };
     }
@@ -95,7 +91,7 @@ export function createAccess(deps: {
       const res = await deps.slack.usergroups.users.list({ usergroup: group });
       return { ok: true, users: res.users ?? [] };
     } catch (err) {
-      const code = slackError(err);
+      const code = slackErrorText(err);
       if (code !== 'plan_upgrade_required' && code !== 'no_such_subteam') log.warn({ group, err: { message: code } }, 'user group lookup failed');
       return { ok: false, error: code };
     }

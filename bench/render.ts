@@ -4,7 +4,8 @@
  * p99 of 100 builds after a warm-up, and a check that every build stays within Slack's limits.
  */
 import type { TrackedApp } from '../src/capabilities/evidence/rules/app';
-import { renderDigest, type DigestApp, type DigestModel } from '../src/capabilities/digest/views/digest';
+import { renderDigest } from '../src/capabilities/digest/views/digest';
+import { type DigestApp, type DigestModel } from '../src/capabilities/digest/model';
 import type { ApprovalRequest } from '../src/capabilities/approvals/rules/request';
 import { LIMITS, type SlackMessage } from '../src/platform/slack/blocks';
 import { renderStatus, type StatusAppRow, type StatusModel } from '../src/capabilities/evidence/views/status';

@@ -22,7 +22,7 @@ import type { Installation } from './platform/slack/guard';
 import { createSlackTransport } from './platform/slack/transport';
 import { createSlackClient } from './platform/slack/client';
 import { registerCommands, type CommandTable } from './platform/slack/commands';
-import { createNativeSupport } from './platform/slack/native';
+import { createNativeSupport } from './platform/slack/stores/nativeRefusals';
 import { createZoomClient, type ZoomClient } from './platform/zoom/client';
 import { createAuditLog } from './capabilities/audit';
 import { createAppStore, createEventBus, createHealthStore, createUsageStore } from './capabilities/evidence';

@@ -13,7 +13,7 @@ import type { ProcessorTable, Queues } from './queue/queues';
 import type { Keys } from './redis/keys';
 import type { Redis } from './redis/connection';
 import type { Access } from './slack/access';
-import type { SlackHealth } from './slack/client';
+import type { SlackHealth } from './slack/stores/problems';
 import type { CommandTable } from './slack/commands';
 import type { ZoomClient } from './zoom/client';
 

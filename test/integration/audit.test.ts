@@ -4,17 +4,8 @@ import type { Redis } from 'ioredis';
 import { main as verifyMain } from '../../scripts/audit-verify';
 import { createAuditRoute } from '../../src/capabilities/audit/route';
 import { createLogger } from '../../src/log';
-import {
-  AuditError,
-  auditKeyId,
-  canonicalJson,
-  createAuditLog,
-  entryHash,
-  GENESIS_HASH,
-  type AuditEntry,
-  type AuditInput,
-  type AuditLog,
-} from '../../src/capabilities/audit/stores/audit';
+import { createAuditLog, type AuditLog } from '../../src/capabilities/audit/stores/audit';
+import { AuditError, auditKeyId, canonicalJson, entryHash, GENESIS_HASH, type AuditEntry, type AuditInput } from '../../src/capabilities/audit/chain';
 import { createKeys, type Keys } from '../../src/platform/redis/keys';
 import { TEST_SECRETS } from '../helpers/env';
 import { dropPrefix, openRedis, REDIS_URL, uniquePrefix } from '../helpers/redis';

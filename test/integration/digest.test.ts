@@ -9,13 +9,13 @@ import { uniquePrefix } from '../helpers/redis';
 import { until } from '../helpers/polls';
 import { startFakeSlack, type FakeSlack, type SlackCall } from '../../dev/fakes/slackServer';
 import type { FakeZoom } from '../../dev/fakes/zoomServer';
-import { digestDate } from '../../src/capabilities/digest/views/digest';
+import { digestDate } from '../../src/capabilities/digest/model';
 import { createDigestFeature } from '../../src/capabilities/digest/feature';
 import { DIGEST_SCHEDULER_ID, runDigest } from '../../src/capabilities/digest/jobs/digest';
 import { pollAccount } from '../../src/capabilities/evidence/jobs/pollAccount';
 import { createRequestStore } from '../../src/capabilities/approvals/stores/requests';
 import type { Services } from '../../src/services';
-import type { AuditEntry } from '../../src/capabilities/audit/stores/audit';
+import type { AuditEntry } from '../../src/capabilities/audit/chain';
 import { main as verifyMain } from '../../scripts/audit-verify';
 
 const HOUR = 3_600_000;

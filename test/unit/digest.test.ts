@@ -4,7 +4,8 @@
  * is right across daylight-saving transitions.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { digestCounts, digestDate, previousDate, renderDigest, type DigestApp, type DigestModel } from '../../src/capabilities/digest/views/digest';
+import { renderDigest } from '../../src/capabilities/digest/views/digest';
+import { digestCounts, digestDate, previousDate, type DigestApp, type DigestModel } from '../../src/capabilities/digest/model';
 import type { ApprovalRequest } from '../../src/capabilities/approvals/rules/request';
 import { LIMITS, type SlackMessage } from '../../src/platform/slack/blocks';
 

@@ -5,7 +5,8 @@
  */
 import type { CandidateApp } from '../../src/capabilities/evidence/rules/app';
 import { callerHints, targetsOf } from '../../src/capabilities/evidence/rules/callers';
-import { renderDigest, type DigestModel } from '../../src/capabilities/digest/views/digest';
+import { renderDigest } from '../../src/capabilities/digest/views/digest';
+import { type DigestModel } from '../../src/capabilities/digest/model';
 import { candidateLines, compareWithZoom, rankCandidates } from '../../src/capabilities/evidence/rules/zoomUsage';
 import { LIMITS, type SlackMessage } from '../../src/platform/slack/blocks';
 import { callersText } from '../../src/capabilities/evidence/views/appDetail';

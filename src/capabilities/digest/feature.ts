@@ -13,7 +13,7 @@ import type { ApprovalRequest } from '../approvals';
 import { weakenedSettings } from '../../kernel/settings';
 import type { Feature } from '../../platform/feature';
 import type { DigestServices as Services } from './services';
-import { createNativeSupport } from '../../platform/slack/native';
+import { createNativeSupport } from '../../platform/slack/stores/nativeRefusals';
 import { notice } from '../../platform/slack/blocks';
 import { createRequestStore } from '../approvals';
 import { createAlerts, type Alerts } from './jobs/alerts';

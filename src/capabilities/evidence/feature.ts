@@ -23,7 +23,7 @@ import { callerHints } from './rules/callers';
 import { detailedAppIds, inline, renderStatus, type StatusAppRow, type StatusModel } from './views/status';
 import { readStatusEpoch } from '../../platform/redis/statusEpoch';
 import { SAMPLE_CAP, type UsageWindow } from './stores/usage';
-import { getPause } from '../../platform/zoom/client';
+import { getPause } from '../../platform/zoom/stores/pause';
 import { ZoomError } from '../../platform/zoom/errors';
 
 export interface EvidenceOptions {

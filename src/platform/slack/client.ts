@@ -12,7 +12,6 @@ import type { Keys } from '../redis/keys';
 import type { Clock } from '../../kernel/clock';
 import { createSlackHealth, type SlackHealth } from './stores/problems';
 
-export type { SlackHealth } from './stores/problems';
 
 /** Sentences for the errors an operator can fix; anything else is reported by its code. */
 const EXPLAIN: Record<string, string> = {

@@ -13,7 +13,8 @@ import { COMMAND } from './ids';
 import { warnUndelivered } from './transport';
 import { helpMessage } from './help';
 import { notice, serializedOf, type SlackMessage } from './blocks';
-import { fallbackOf, sendWithFallback, type NativeSupport } from './native';
+import { fallbackOf, sendWithFallback } from './native';
+import { type NativeSupport } from './stores/nativeRefusals';
 import type { Clock } from '../../kernel/clock';
 
 export const SUBCOMMANDS = [

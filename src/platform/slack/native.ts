@@ -14,7 +14,6 @@ import { truncate } from '../../kernel/format';
 import type { Block, SlackMessage } from './blocks';
 import type { NativeSupport } from './stores/nativeRefusals';
 
-export { createNativeSupport, type NativeSupport } from './stores/nativeRefusals';
 
 export const CHART_LIMITS = { title: 50, points: 20, label: 20, seriesName: 20, axisLabel: 50, series: 6 } as const;
 export const TABLE_LIMITS = { rows: 100, cells: 20 } as const;

@@ -31,7 +31,6 @@ import { getPause, setPause } from './stores/pause';
 import type { CallLogPage, LogDuration, ZoomApi, ZoomAppInfo, ZoomAppSummary, ZoomAppUsage, ZoomCallLog } from './types';
 import type { Clock } from '../../kernel/clock';
 
-export { getPause } from './stores/pause';
 
 export interface ZoomRequestInfo {
   /** Template such as `GET /marketplace/apps/{appId}/api_call_logs`, or `POST /oauth/token`. */

@@ -51,19 +51,6 @@ import {
   type VerifyResult,
 } from '../chain';
 
-// The chain moved to ../chain.ts; what importers of this module used stays reachable here.
-export {
-  AuditError,
-  auditKeyId,
-  canonicalJson,
-  entryHash,
-  GENESIS_HASH,
-  type AuditEntry,
-  type AuditInput,
-  type VerifyExpectation,
-  type VerifyResult,
-} from '../chain';
-
 export interface AuditHead {
   /** Entries appended so far (the counter, or the stream's length before the counter existed). */
   count: number;

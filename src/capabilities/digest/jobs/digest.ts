@@ -33,7 +33,8 @@ import type { DailyUsage } from '../../evidence';
 import { guessIntegrations } from '../../evidence';
 import type { ApprovalRequest } from '../../approvals';
 import type { AlertDeps } from './alerts';
-import { sendWithFallback, type NativeSupport } from '../../../platform/slack/native';
+import { sendWithFallback } from '../../../platform/slack/native';
+import { type NativeSupport } from '../../../platform/slack/stores/nativeRefusals';
 import { createDigestDayStore } from '../stores/digestDays';
 
 /** The job scheduler's fixed id and the job name, on the `digest` queue. */

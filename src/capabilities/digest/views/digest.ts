@@ -17,14 +17,6 @@ import type { DailyUsage } from '../../evidence';
 import { withFallback } from '../../../platform/slack/native';
 import { digestCounts, digestDate, type DigestApp, type DigestChange, type DigestCounts, type DigestHealth, type DigestModel } from '../model';
 
-export {
-  digestCounts,
-  digestDate,
-  previousDate,
-  type DigestApp,
-  type DigestModel,
-} from '../model';
-
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 

@@ -1,5 +1,6 @@
 /** Waiting in tests: one `until` for every condition a test waits for, and the app's own polls. */
-import { isPollRunning, pollDedupId } from '../../src/capabilities/evidence/jobs/pollJob';
+import { isPollRunning } from '../../src/capabilities/evidence/stores/pollLock';
+import { pollDedupId } from '../../src/capabilities/evidence/jobs/pollJob';
 import type { Booted } from './boot';
 
 /** A pause of `ms`. To wait for something to happen, use `until`. */

@@ -6,7 +6,7 @@ import { bootApp, startTestZoom, visibleText, type Booted } from '../helpers/boo
 import { pollSettled, until } from '../helpers/polls';
 import { ACCOUNT_ID, TEST_SECRETS } from '../helpers/env';
 import { ALL_SCOPES, type FakeZoom } from '../../dev/fakes/zoomServer';
-import { isPollRunning } from '../../src/capabilities/evidence/jobs/pollJob';
+import { isPollRunning } from '../../src/capabilities/evidence/stores/pollLock';
 import type { ZoomCallLog } from '../../src/platform/zoom/types';
 import { createAppStore } from '../../src/capabilities/evidence/stores/apps';
 import { createKeys } from '../../src/platform/redis/keys';

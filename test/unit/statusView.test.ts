@@ -13,7 +13,7 @@ import {
   type StatusModel,
 } from '../../src/capabilities/evidence/views/status';
 import type { PollHealth } from '../../src/capabilities/evidence/stores/health';
-import type { UsageWindow } from '../../src/capabilities/evidence/stores/usage';
+import type { UsageWindow } from '../../src/capabilities/evidence/stores/usageRead';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const MIN = 60_000;

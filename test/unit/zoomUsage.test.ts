@@ -11,7 +11,7 @@ import { candidateLines, compareWithZoom, rankCandidates } from '../../src/capab
 import { LIMITS, type SlackMessage } from '../../src/platform/slack/blocks';
 import { callersText } from '../../src/capabilities/evidence/views/appDetail';
 import { readAppUsage } from '../../src/platform/zoom/client';
-import type { SampleEntry } from '../../src/capabilities/evidence/stores/usage';
+import type { SampleEntry } from '../../src/capabilities/evidence/stores/usageKeys';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

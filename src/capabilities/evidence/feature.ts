@@ -22,7 +22,8 @@ import { renderAppDetail } from './views/appDetail';
 import { callerHints } from './rules/callers';
 import { detailedAppIds, inline, renderStatus, type StatusAppRow, type StatusModel } from './views/status';
 import { readStatusEpoch } from '../../platform/redis/statusEpoch';
-import { SAMPLE_CAP, type UsageWindow } from './stores/usage';
+import { SAMPLE_CAP } from './stores/usageKeys';
+import { type UsageWindow } from './stores/usageRead';
 import { getPause } from '../../platform/zoom/stores/pause';
 import { ZoomError } from '../../platform/zoom/errors';
 

@@ -16,6 +16,7 @@ export { REQUEST_TITLE } from './views/requestButtons';
 export { callsChart } from './views/charts';
 export { createAppStore, type AppStore } from './stores/apps';
 export { createHealthStore, type HealthStore, type PollHealth } from './stores/health';
-export { createUsageStore, type DailyUsage, type ReadHealth, type UsageStore, type UsageSummary, type UsageWindow } from './stores/usage';
+export { createUsageStore, type UsageStore } from './stores/usage';
+export type { DailyUsage, ReadHealth, UsageSummary, UsageWindow } from './stores/usageRead';
 export type { PollEvent } from './jobs/pollAccount';
 export { enqueuePoll } from './jobs/pollJob';

@@ -33,15 +33,9 @@ import { utcDay } from '../../../kernel/format';
 import type { Logger } from '../../../log';
 import { ZoomError, ZoomPausedError, ZOOM_CODES } from '../../../platform/zoom/errors';
 import type { CallLogPage, LogDuration, ZoomApi, ZoomCallLog } from '../../../platform/zoom/types';
-import {
-  DAY_MS,
-  HOUR_MS,
-  OVERLAP_MS,
-  SAMPLE_CAP,
-  type FoldEntry,
-  type ReadState,
-  type UsageStore,
-} from '../stores/usage';
+import { DAY_MS, HOUR_MS, SAMPLE_CAP } from '../stores/usageKeys';
+import { OVERLAP_MS, type FoldEntry, type ReadState } from '../stores/usageIngest';
+import { type UsageStore } from '../stores/usage';
 import type { Clock } from '../../../kernel/clock';
 
 /** Zoom's maximum page size for call logs. */

@@ -13,7 +13,8 @@ import type { Job } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../log';
 import type { EvidenceServices as Services } from '../services';
-import { READ_LOCK_TTL_MS, type UsageStore } from '../stores/usage';
+import { READ_LOCK_TTL_MS } from '../stores/usageIngest';
+import { type UsageStore } from '../stores/usage';
 import { pollAccount, type PollAccountResult } from './pollAccount';
 import { acquirePollLock, isPollRunning, POLL_LOCK_TTL_MS, releasePollLock, renewPollLock } from '../stores/pollLock';
 import type { Processor } from '../../../platform/queue/queues';
@@ -75,9 +76,6 @@ export type PollJobResult =
   | (Omit<PollAccountResult, 'errors'> & { errors: number });
 
 type PollDeps = Pick<Services, 'config' | 'log' | 'clock' | 'redis' | 'keys' | 'metrics' | 'apps' | 'usage' | 'health' | 'zoom' | 'events'>;
-
-// The lock is the store's; `/zoomjwt poll` and the tests ask the job whether a poll is running.
-export { isPollRunning };
 
 export function createPollProcessor(deps: PollDeps): Processor {
   return async (job: Job): Promise<PollJobResult> => {

@@ -7,7 +7,7 @@
  * The ids (user ids, emails, meeting and room ids) are personal data: `/zoomjwt app`, the only
  * view that shows them, answers full members only. Pure and total: odd URLs give no target.
  */
-import type { SampleEntry } from '../stores/usage';
+import type { SampleEntry } from '../stores/usageKeys';
 
 export type TargetKind = 'user' | 'meeting' | 'webinar' | 'room' | 'group';
 

@@ -5,7 +5,7 @@
  * `status` and `app` show the reasons in words; `remove` (and its execution re-check) is refused
  * while there is any.
  */
-import type { ReadHealth } from '../stores/usage';
+import type { ReadHealth } from '../stores/usageRead';
 
 const plural = (n: number, one: string, many: string) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
 

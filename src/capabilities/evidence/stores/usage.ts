@@ -15,12 +15,6 @@ import type { Keys } from '../../../platform/redis/keys';
 import { createUsageIngest, type UsageIngest } from './usageIngest';
 import { createUsageReads, type UsageReads } from './usageRead';
 
-export { DAY_MS, HOUR_MS, SAMPLE_CAP, type SampleEntry } from './usageKeys';
-export { LOOKBACK_MS, OVERLAP_MS, READ_LOCK_TTL_MS, SEEN_CAP, type FoldEntry, type ReadState } from './usageIngest';
-export {
-  type DailyUsage, type EndpointUsage, type ReadHealth, type SinceCount, type UsageSummary, type UsageWindow,
-} from './usageRead';
-
 export interface UsageStore extends UsageReads, UsageIngest {}
 
 export function createUsageStore(deps: { redis: Redis; keys: Keys }): UsageStore {

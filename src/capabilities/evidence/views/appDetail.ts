@@ -12,7 +12,7 @@ import { degradedSentence } from '../rules/evidenceQuality';
 import { auditSummaryMrkdwn, formatCount, sparkline, timeAgo, truncate } from '../../../kernel/format';
 import { GENERIC_MIGRATION_GUIDE, guessIntegrations, type IntegrationGuess, type MigrationGuide } from '../rules/integrations';
 import type { AuditEntry } from '../../audit';
-import type { DailyUsage, EndpointUsage, SinceCount, UsageSummary, UsageWindow } from '../stores/usage';
+import type { DailyUsage, EndpointUsage, SinceCount, UsageSummary, UsageWindow } from '../stores/usageRead';
 import { COMMAND } from '../../../platform/slack/ids';
 import { LIMITS, actions, context, header, message, section, type Block, type SlackMessage } from '../../../platform/slack/blocks';
 import { requestButtons } from './requestButtons';

@@ -1,7 +1,7 @@
 /** Native charts of the evidence (Block Kit `data_visualization`); their text versions are the callers'. */
 import type { Block } from '../../../platform/slack/blocks';
 import { CHART_LIMITS } from '../../../platform/slack/native';
-import type { DailyUsage } from '../stores/usage';
+import type { DailyUsage } from '../stores/usageRead';
 
 /** "11-03", or "11-03–11-04" for days grouped into one point. */
 function groupLabel(days: readonly DailyUsage[]): string {

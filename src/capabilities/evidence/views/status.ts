@@ -15,7 +15,7 @@ import { candidateLines, compareWithZoom } from '../rules/zoomUsage';
 import type { ZoomAppUsage } from '../../../platform/zoom/types';
 import { guessIntegrations } from '../rules/integrations';
 import type { PollHealth } from '../stores/health';
-import type { UsageSummary, UsageWindow } from '../stores/usage';
+import type { UsageSummary, UsageWindow } from '../stores/usageRead';
 import { COMMAND } from '../../../platform/slack/ids';
 import { LIMITS, context, divider, header, message, section, type Block, type SlackMessage } from '../../../platform/slack/blocks';
 

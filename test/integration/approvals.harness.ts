@@ -31,7 +31,7 @@ export const PEOPLE = {
 /** Ten extra approvers for the concurrency tests. */
 export const CROWD = Array.from({ length: 10 }, (_, i) => `U0CROWD${i}`);
 
-export const APPROVERS = [PEOPLE.bob, PEOPLE.carol, PEOPLE.dave, PEOPLE.guest, PEOPLE.gone, PEOPLE.robot, PEOPLE.foreign, ...CROWD].join(',');
+const APPROVERS = [PEOPLE.bob, PEOPLE.carol, PEOPLE.dave, PEOPLE.guest, PEOPLE.gone, PEOPLE.robot, PEOPLE.foreign, ...CROWD].join(',');
 
 export function addPeople(slack: FakeSlack): void {
   for (const id of [PEOPLE.alice, PEOPLE.bob, PEOPLE.carol, PEOPLE.dave, PEOPLE.mallory, ...CROWD]) slack.addUser({ id });

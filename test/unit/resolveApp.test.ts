@@ -122,4 +122,11 @@ describe('splitAppArgs (app names with spaces, then free text)', () => {
     expect(splitAppArgs('azure moved', apps)).toEqual({ query: 'azure', rest: 'moved' });
     expect(splitAppArgs('Azure SCIM JWT', apps)).toEqual({ query: 'Azure SCIM JWT', rest: '' });
   });
+
+  it('keeps a quoted name whole across a line break, and the line breaks of the text after it', () => {
+    // The request commands' reason goes on the card and in the audit log as typed.
+    expect(splitAppArgs('"Legacy\nJWT" moved\nto S2S', apps)).toEqual({ query: 'Legacy\nJWT', rest: 'moved\nto S2S' });
+    expect(splitAppArgs('"Nope\nThing" why', apps)).toEqual({ query: 'Nope\nThing', rest: 'why' });
+    expect(splitAppArgs('"Rooms script"\nmoved\nto OAuth', apps)).toEqual({ query: 'Rooms script', rest: 'moved\nto OAuth' });
+  });
 });

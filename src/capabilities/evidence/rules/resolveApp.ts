@@ -137,7 +137,8 @@ export function resolveFailureMessage(
  */
 export function splitAppArgs(args: string, apps: ReadonlyArray<{ appId: string; name: string }>): { query: string; rest: string } {
   const text = args.trim();
-  const quoted = /^(["“”'`])(.+?)(["“”'`])(?:\s+([\s\S]*))?$/.exec(text);
+  // `s`: a quoted name may run over a line break, as the request commands always allowed.
+  const quoted = /^(["“”'`])(.+?)(["“”'`])(?:\s+([\s\S]*))?$/s.exec(text);
   if (quoted) return { query: quoted[2]!.trim(), rest: (quoted[4] ?? '').trim() };
   const words = text.split(/\s+/).filter(Boolean);
   for (let k = words.length; k >= 1; k--) {

@@ -12,6 +12,15 @@ export interface SignedRequestOptions {
   signature?: string | null;
 }
 
+/** An answer's body as a JSON object, or undefined when it is empty or not JSON. */
+export function jsonOrUndefined(text: string): Record<string, unknown> | undefined {
+  try {
+    return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function sign(secret: string, timestamp: number, body: string): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }

@@ -15,10 +15,10 @@
  * the app, is `slashCommandBody` / `blockActionsBody` / `sendSigned` below: form-encoded bodies
  * signed with v0 HMAC-SHA256, as Slack sends them.
  */
-import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkMessage, checkView, slackErrorMessages, type BlockKitError, type CheckOptions } from './blockKit';
+import { jsonOrUndefined, sign } from './signing';
 
 export interface SlackCall {
   method: string;
@@ -470,11 +470,6 @@ export async function startFakeSlack(options: { teamId?: string; botUserId?: str
   };
 }
 
-/** Slack's v0 request signature over `v0:{timestamp}:{body}`. */
-export function sign(secret: string, timestampS: number, body: string): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestampS}:${body}`).digest('hex')}`;
-}
-
 export interface SlashCommandFields {
   text: string;
   userId: string;
@@ -596,11 +591,6 @@ export async function sendSigned(
     body,
   });
   const text = await res.text();
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(text);
   return { status: res.status, json };
 }

@@ -3,7 +3,7 @@
  * Events API JSON, interactions, and the malformed bodies the guard must refuse. Slash commands
  * and clicks as Slack sends them go through `postSigned` of the fakes (`Booted.command`/`click`).
  */
-import { sign, type PostResult } from '../../dev/fakes/signing';
+import { jsonOrUndefined, sign, type PostResult } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from './env';
 
 /** The headers Slack sends with `body`: its content type, the timestamp and the v0 signature over both. */
@@ -20,11 +20,6 @@ export async function postSignedAs(url: string, body: string, contentType: strin
   const started = performance.now();
   const res = await fetch(url, { method: 'POST', headers: signedHeaders(body, contentType), body });
   const text = await res.text();
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(text);
   return { status: res.status, body: text, json, contentType: res.headers.get('content-type') ?? '', ms: performance.now() - started };
 }

@@ -189,14 +189,16 @@ describe('the daily digest', () => {
     expect(await verifyMain({ ...env, AUDIT_KEY: undefined }, io, args)).toBe(2);
   });
 
+  // Each case a date of its own, away from every other test's (+5, +40..42 days): a date another
+  // test already posted is edited, not posted, and the armed failure would leak into the next case.
   it.each([
-    ['a 5xx', { status: 503 }],
-    ['a 429', { status: 429, retryAfter: 1 }],
-    ['a platform error', { error: 'internal_error' }],
-  ])('a post that fails with %s does not lose the day: the retry posts it', async (_what, failure) => {
+    ['a 5xx', { status: 503 }, 100],
+    ['a 429', { status: 429, retryAfter: 1 }, 101],
+    ['a platform error', { error: 'internal_error' }, 102],
+  ])('a post that fails with %s does not lose the day: the retry posts it', async (_what, failure, days) => {
     const s = app.running.services;
     const deps = { ...createDigestFeature(s).deps, sleep: async () => undefined };
-    const at = s.clock() + (10 + Math.floor(Math.random() * 1000)) * 86_400_000; // a date of its own
+    const at = s.clock() + days * 86_400_000;
     const date = digestDate(at, 'UTC');
     app.slack.fail('chat.postMessage', failure);
 

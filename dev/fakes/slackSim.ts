@@ -18,7 +18,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkMessage, checkView, slackErrorMessages, type BlockKitError, type CheckOptions } from './blockKit';
-import { jsonOrUndefined, sign } from './signing';
+import { jsonOrUndefined, postSigned } from './signing';
 
 export interface SlackCall {
   method: string;
@@ -581,16 +581,10 @@ export async function sendSigned(
   body: string,
   opts: { signingSecret: string; timestampS: number; json?: boolean },
 ): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': opts.json ? 'application/json' : 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(opts.timestampS),
-      'x-slack-signature': sign(opts.signingSecret, opts.timestampS, body),
-    },
-    body,
+  const answer = await postSigned(url, body, {
+    signingSecret: opts.signingSecret,
+    timestamp: opts.timestampS,
+    contentType: opts.json ? 'application/json' : undefined,
   });
-  const text = await res.text();
-  const json = jsonOrUndefined(text);
-  return { status: res.status, json };
+  return { status: answer.status, json: jsonOrUndefined(answer.body) };
 }

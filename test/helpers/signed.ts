@@ -3,7 +3,7 @@
  * Events API JSON, interactions, and the malformed bodies the guard must refuse. Slash commands
  * and clicks as Slack sends them go through `postSigned` of the fakes (`Booted.command`/`click`).
  */
-import { jsonOrUndefined, sign, type PostResult } from '../../dev/fakes/signing';
+import { jsonOrUndefined, postSigned, sign, type PostResult } from '../../dev/fakes/signing';
 import { TEST_SECRETS } from './env';
 
 /** The headers Slack sends with `body`: its content type, the timestamp and the v0 signature over both. */
@@ -17,9 +17,6 @@ export function signedHeaders(body: string, contentType: string, timestamp = Mat
 
 /** POSTs `body` as `contentType`, signed; the answer's body is parsed as JSON whatever type it declares. */
 export async function postSignedAs(url: string, body: string, contentType: string): Promise<PostResult> {
-  const started = performance.now();
-  const res = await fetch(url, { method: 'POST', headers: signedHeaders(body, contentType), body });
-  const text = await res.text();
-  const json = jsonOrUndefined(text);
-  return { status: res.status, body: text, json, contentType: res.headers.get('content-type') ?? '', ms: performance.now() - started };
+  const answer = await postSigned(url, body, { signingSecret: TEST_SECRETS.signingSecret, contentType });
+  return { ...answer, json: jsonOrUndefined(answer.body) };
 }
